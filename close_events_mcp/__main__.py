@@ -1,0 +1,3 @@
+from close_events_mcp.cli import main
+
+raise SystemExit(main())
