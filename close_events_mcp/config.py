@@ -1,0 +1,126 @@
+"""Settings from the environment (and CLI overrides): credential, base URL, limits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+from urllib.parse import urlsplit
+
+DEFAULT_BASE_URL = "https://api.close.com/api/v1"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+class Secret:
+    """A credential that never shows itself in ``repr``, ``str`` or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    kind: Literal["api_key", "access_token"]
+    secret: Secret = field(repr=False)
+
+    @property
+    def env_var(self) -> str:
+        return "CLOSE_API_KEY" if self.kind == "api_key" else "CLOSE_ACCESS_TOKEN"
+
+    @property
+    def description(self) -> str:
+        return "API key" if self.kind == "api_key" else "OAuth access token"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    credential: Credential | None = None
+    base_url: str = DEFAULT_BASE_URL
+    log_level: LogLevel = "WARNING"
+    call_timeout: float = 30.0
+    """Total seconds one tool call may take, retries and waits included."""
+    request_timeout: float = 20.0
+    """Seconds to wait for one response from Close."""
+    connect_timeout: float = 5.0
+    max_retries: int = 4
+    """Retries of one request after a 429, a 502/503/504, a bad body or a connection error."""
+    backoff_base: float = 0.5
+    """First retry waits up to this many seconds (full jitter), doubling each time, capped at 8 s."""
+    max_response_bytes: int = 16 * 1024 * 1024
+    """A response larger than this is refused: no page of 50 events comes close."""
+    demo: bool = False
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in any output."""
+        return (self.credential.secret.reveal(),) if self.credential else ()
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _float_env(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}.") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {value:g}.")
+    return value
+
+
+def validate_base_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"CLOSE_API_BASE_URL must be an http(s) URL like {DEFAULT_BASE_URL}.")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError("CLOSE_API_BASE_URL must not carry credentials, a query or a fragment.")
+    return url
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    api_key = env.get("CLOSE_API_KEY", "").strip()
+    token = env.get("CLOSE_ACCESS_TOKEN", "").strip()
+    credential: Credential | None = None
+    if api_key:
+        credential = Credential("api_key", Secret(api_key))
+    elif token:
+        credential = Credential("access_token", Secret(token))
+
+    level = env.get("CLOSE_EVENTS_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"CLOSE_EVENTS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}.")
+
+    return Settings(
+        credential=credential,
+        base_url=validate_base_url(env.get("CLOSE_API_BASE_URL", "") or DEFAULT_BASE_URL),
+        log_level=level,
+        call_timeout=_float_env(env, "CLOSE_EVENTS_CALL_TIMEOUT", 30.0, 1.0, 600.0),
+    )

@@ -1,0 +1,69 @@
+"""Failures the tools report to the model: each message says what went wrong and what to do.
+
+The tool layer turns every one of these into a ``ToolError``. Messages never contain a
+credential: they are built from status codes, our own wording and sanitised snippets of
+Close's error text.
+"""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """An anticipated failure whose message is written for the model to read and act on."""
+
+
+class ArgumentError(UserFacingError):
+    """A tool argument we refuse before any request is made."""
+
+
+class CloseError(UserFacingError):
+    """A request to Close failed."""
+
+
+class MissingCredentials(CloseError):
+    def __init__(self) -> None:
+        super().__init__(
+            "No Close credential is configured. Set CLOSE_API_KEY to an API key (Close → Settings → "
+            "Developer → API Keys) or CLOSE_ACCESS_TOKEN to an OAuth token in the server's environment, "
+            "or start the server with --demo to try it on the demo organization."
+        )
+
+
+class BadRequest(CloseError):
+    """HTTP 400: Close refused the query."""
+
+
+class AuthenticationFailed(CloseError):
+    """HTTP 401."""
+
+
+class PermissionDenied(CloseError):
+    """HTTP 402 or 403."""
+
+
+class NotFound(CloseError):
+    """HTTP 404."""
+
+
+class RateLimited(CloseError):
+    """HTTP 429 and no retry fits in the time left."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServerError(CloseError):
+    """HTTP 5xx after retries, or another unexpected status."""
+
+
+class BadResponse(CloseError):
+    """Close answered with something that is not the JSON we expect."""
+
+
+class Unreachable(CloseError):
+    """Connection failures or per-request timeouts after retries."""
+
+
+class DeadlineExceeded(CloseError):
+    """The tool call ran out of its total time budget."""
