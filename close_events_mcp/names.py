@@ -1,0 +1,73 @@
+"""Who and what the IDs are: user and lead names learned from event payloads.
+
+Close's events carry IDs; the payloads often carry the matching names (``created_by_name``,
+``lead_name``, a lead's ``display_name``). Every event the server reads teaches the book, so
+later answers can say "Gob Bluth" and "Bluth Company" instead of bare IDs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from close_events_mcp.event import Event
+from close_events_mcp.text import clean
+
+_USER_NAME_KEYS = (
+    ("user_id", "user_name"),
+    ("user_id", "user_full_name"),
+    ("created_by", "created_by_name"),
+    ("updated_by", "updated_by_name"),
+    ("assigned_to", "assigned_to_name"),
+    ("task_assigned_to", "task_assigned_to_name"),
+)
+
+
+class _Names:
+    """A bounded ID → name map where a name learned from an older event never replaces a newer one."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
+        self._max = max_entries
+
+    def learn(self, key: object, name: object, seen_at: datetime) -> None:
+        if not isinstance(key, str) or not key or not isinstance(name, str) or not name.strip():
+            return
+        known = self._entries.get(key)
+        if known is not None and known[1] > seen_at:
+            return
+        self._entries[key] = (clean(name, 80), seen_at)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def get(self, key: str | None) -> str | None:
+        found = self._entries.get(key) if key else None
+        return found[0] if found else None
+
+
+class NameBook:
+    def __init__(self, max_entries: int = 20_000) -> None:
+        self.users = _Names(max_entries)
+        self.leads = _Names(max_entries)
+
+    def learn(self, event: Event) -> None:
+        seen = event.date_updated
+        for payload in (event.previous_data, event.data):
+            if payload:
+                self._learn_payload(event, payload, seen)
+
+    def _learn_payload(self, event: Event, payload: Mapping[str, Any], seen: datetime) -> None:
+        for id_key, name_key in _USER_NAME_KEYS:
+            self.users.learn(payload.get(id_key), payload.get(name_key), seen)
+        self.leads.learn(payload.get("lead_id"), payload.get("lead_name"), seen)
+        if event.object_type == "lead":
+            self.leads.learn(event.object_id, payload.get("display_name") or payload.get("name"), seen)
+
+    def user(self, user_id: str | None) -> str | None:
+        return self.users.get(user_id)
+
+    def lead(self, lead_id: str | None) -> str | None:
+        return self.leads.get(lead_id)

@@ -1,0 +1,78 @@
+"""Typed, trimmed results: the ``structured_content`` of every tool and its output schema.
+
+These carry the same facts as the text an agent reads, for programs. Never raw payloads;
+empty fields are left out when serialised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class FieldChange(BaseModel):
+    field: str
+    before: str | None = Field(None, description="Old value as text; absent when Close withheld it.")
+    after: str | None = Field(None, description="New value as text; absent when Close withheld it.")
+
+
+class EventItem(BaseModel):
+    id: str = Field(description="Event ID (ev_…), for get_event.")
+    at: str = Field(description="When it happened (date_updated), UTC ISO 8601.")
+    object_type: str
+    action: str
+    object_id: str | None = None
+    lead_id: str | None = None
+    lead_name: str | None = None
+    user_id: str | None = Field(None, description="Who did it; absent for automatic changes.")
+    user_name: str | None = None
+    summary: str | None = Field(None, description="The object in a few words: name, subject, status, value.")
+    changes: list[FieldChange] = Field(default_factory=list)
+    how: str | None = Field(None, description="Part of a lead merge, a bulk action or an import revert.")
+    via: str | None = Field(None, description="The API key or OAuth app that made the change.")
+    data_withheld: bool | None = Field(None, description="True when Close withheld the values (see notes).")
+
+
+class EventList(BaseModel):
+    events: list[EventItem]
+    count: int
+    query: dict[str, str] = Field(description="The filters as applied, times in UTC.")
+    next_cursor: str | None = Field(None, description="Pass as cursor to get the next (older) page.")
+    notes: list[str] = Field(default_factory=list)
+    users: dict[str, str] = Field(default_factory=dict, description="user_id → name for the actors listed.")
+
+
+class EventDetail(EventItem):
+    description: str = Field(description="What happened, in one sentence.")
+    request_id: str | None = None
+    request: str | None = Field(None, description="HTTP method and path of the request that caused it.")
+    object_name: str | None = None
+    facts: dict[str, str] = Field(default_factory=dict, description="Key fields of the object for its type.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class ActionInfo(BaseModel):
+    name: str
+    trigger: str | None = None
+    noise: str | None = Field(None, description="autosave or progress: fires often; prefer `quieter`.")
+    quieter: list[str] = Field(default_factory=list)
+
+
+class ObjectTypeInfo(BaseModel):
+    name: str
+    label: str
+    group: str
+    actions: list[ActionInfo]
+    note: str | None = None
+
+
+class EventTypeCatalog(BaseModel):
+    object_types: list[ObjectTypeInfo]
+    supported_filter_combinations: list[str]
+    rules: list[str]
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """JSON-ready data without the fields left at their empty defaults (nulls, [], {})."""
+    return model.model_dump(mode="json", exclude_defaults=True)

@@ -1,0 +1,109 @@
+"""Field values from Close payloads, as short text a model reads at a glance."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from close_events_mcp.event import parse_timestamp
+from close_events_mcp.text import clean, quote
+
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_NEEDS_QUOTES = re.compile(r"[\s;,→·\"'()\[\]]")
+_ADDRESS = re.compile(r"[^<>]*<([^<>@\s]+@[^<>\s]+)>\s*")
+_ITEM_KEYS = (
+    "email",
+    "phone",
+    "url",
+    "display_name",
+    "name",
+    "city",
+    "label",
+    "address_1",
+    "text",
+    "filename",
+    "id",
+)
+
+
+def is_empty(value: object) -> bool:
+    return value is None or value in ("", [], {})
+
+
+def lookup(payload: Mapping[str, Any] | None, key: str) -> Any:
+    """``payload[key]``; dotted keys are tried whole first (``custom.cf_…`` is one key), then as a path."""
+    if not payload:
+        return None
+    if key in payload:
+        return payload[key]
+    node: Any = payload
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def first(payload: Mapping[str, Any] | None, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = lookup(payload, key)
+        if not is_empty(value):
+            return value
+    return None
+
+
+def short_time(value: str) -> str:
+    moment = parse_timestamp(value)
+    if moment is None:
+        return clean(value, 30)
+    if moment.hour == moment.minute == moment.second == 0 and len(value) <= 10:
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def item_label(item: object, limit: int) -> str:
+    if isinstance(item, Mapping):
+        for key in _ITEM_KEYS:
+            value = item.get(key)
+            if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
+                return clean(str(value), limit)
+        return f"{len(item)} fields"
+    if isinstance(item, str) and (address := _ADDRESS.fullmatch(item)):
+        return clean(address.group(1), limit)
+    return scalar(item, limit)
+
+
+def list_summary(items: list[Any], limit: int, shown: int = 3) -> str:
+    if not items:
+        return "none"
+    labels = [item_label(item, limit) for item in items[:shown]]
+    more = f" +{len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(labels) + more
+
+
+def scalar(value: object, limit: int) -> str:
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    text = str(value)
+    if _TIMESTAMP.match(text):
+        return short_time(text)
+    cleaned = clean(text, limit)
+    return quote(text, limit) if _NEEDS_QUOTES.search(cleaned) else cleaned
+
+
+def format_value(value: object, limit: int = 60) -> str:
+    """Any payload value as one short piece of text; user text is cleaned and quoted."""
+    if isinstance(value, list):
+        return list_summary(value, max(limit // 2, 20))
+    if isinstance(value, Mapping):
+        if not value:
+            return "empty"
+        parts = [f"{clean(str(k), 30)}={scalar(v, 30)}" for k, v in list(value.items())[:3]]
+        more = f" +{len(value) - 3} more" if len(value) > 3 else ""
+        return "{" + ", ".join(parts) + more + "}"
+    return scalar(value, limit)

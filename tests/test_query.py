@@ -1,0 +1,152 @@
+"""Argument validation, time windows and the paging token."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from close_events_mcp.errors import ArgumentError
+from close_events_mcp.query import (
+    EventFilters,
+    PageToken,
+    check_supported,
+    conflicting_filters,
+    parse_action,
+    parse_event_id,
+    parse_filters,
+    parse_limit,
+    parse_object_type,
+    parse_time,
+)
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90m", NOW - timedelta(minutes=90)),
+        ("24h", NOW - timedelta(hours=24)),
+        ("7d", NOW - timedelta(days=7)),
+        ("2 weeks", NOW - timedelta(weeks=2)),
+        ("3 days ago", NOW - timedelta(days=3)),
+        ("2026-11-20", datetime(2026, 11, 20, tzinfo=UTC)),
+        ("2026-11-20T14:00:00Z", datetime(2026, 11, 20, 14, tzinfo=UTC)),
+        ("2026-11-20T14:00:00", datetime(2026, 11, 20, 14, tzinfo=UTC)),
+        ("2026-11-20T15:00:00+01:00", datetime(2026, 11, 20, 14, tzinfo=UTC)),
+        ("now", NOW),
+    ],
+)
+def test_times(text, expected):
+    assert parse_time("since", text, NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "7", "-1d", "2026-13-01", "1999-01-01", "d7", "7d; drop"])
+def test_bad_times_say_which_formats_work(text):
+    with pytest.raises(ArgumentError, match=r"since .* is not a time\. Use an ISO 8601 date"):
+        parse_time("since", text, NOW)
+
+
+def test_window_checks():
+    with pytest.raises(ArgumentError, match="must be later than since"):
+        parse_filters(since="1d", until="2d", now=NOW)
+    with pytest.raises(ArgumentError, match="in the future"):
+        parse_filters(since="2026-12-01", now=NOW)
+    with pytest.raises(ArgumentError, match="more than a year"):
+        parse_filters(since="400d", now=NOW)
+
+
+def test_ids_are_checked_by_kind():
+    assert parse_event_id(" ev_17VaZdcdnsMNyWY9ZJnjph ") == "ev_17VaZdcdnsMNyWY9ZJnjph"
+    for bad in ["", "ev_", "17VaZ", "ev_../me", "ev_abc/", "ev_a b", "ev_a%2F"]:
+        with pytest.raises(ArgumentError, match="event_id must be a Close event ID"):
+            parse_event_id(bad)
+    with pytest.raises(ArgumentError, match="lead_id must be a lead ID"):
+        parse_filters(lead_id="acti_123", now=NOW)
+    with pytest.raises(ArgumentError, match="user_id must be a user ID"):
+        parse_filters(user_id="lead_abc", now=NOW)
+    with pytest.raises(ArgumentError, match="object_id must be"):
+        parse_filters(object_id="../event", now=NOW)
+
+
+def test_object_types_and_actions_suggest_corrections():
+    assert parse_object_type("Lead") == "lead"
+    assert parse_object_type("note") == "activity.note"
+    assert parse_object_type("task.missed_call") == "task.missed_call"
+    with pytest.raises(ArgumentError, match="Did you mean lead"):
+        parse_object_type("leads")
+    with pytest.raises(ArgumentError, match="Did you mean deleted"):
+        parse_action("delete", None)
+    with pytest.raises(ArgumentError, match="lead events have: created, updated, deleted, merged"):
+        parse_action("sent", "lead")
+
+
+def test_unsupported_combination_names_nearest_supported():
+    filters = parse_filters(action="deleted", request_id="req_abc", now=NOW)
+    with pytest.raises(ArgumentError) as caught:
+        check_supported(filters)
+    message = str(caught.value)
+    assert "Close cannot filter events by action+request_id together" in message
+    assert "request_id (drop action)" in message
+    with pytest.raises(ArgumentError, match="by action alone"):
+        check_supported(parse_filters(action="created", now=NOW))
+    check_supported(parse_filters(object_type="lead", action="deleted", since="7d", now=NOW))
+
+
+def test_limit():
+    assert parse_limit(None) == 50
+    assert parse_limit(80) == 50
+    assert parse_limit(7) == 7
+    with pytest.raises(ArgumentError, match="at least 1"):
+        parse_limit(0)
+
+
+def test_filters_become_close_params():
+    filters = parse_filters(object_type="lead", action="deleted", since="2026-11-20", until="12h", now=NOW)
+    assert filters.to_params() == {
+        "object_type": "lead",
+        "action": "deleted",
+        "date_updated__gte": "2026-11-20T00:00:00Z",
+        "date_updated__lt": "2026-11-23T00:00:00Z",
+    }
+
+
+def test_page_token_round_trip_freezes_the_window():
+    filters = parse_filters(lead_id="lead_abc", since="24h", now=NOW)
+    token = PageToken(filters, "c2Vjb25kLXBhZ2U=", 20).encode()
+    later = NOW + timedelta(hours=3)
+    decoded = PageToken.decode(token, now=later)
+    assert decoded.filters == filters
+    assert decoded.close_cursor == "c2Vjb25kLXBhZ2U="
+    assert decoded.limit == 20
+    assert decoded.with_limit(5).limit == 5
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-3],
+        lambda t: t.replace("ce1.", "ce2."),
+        lambda t: t[:10] + "A" + t[11:],
+        lambda t: "",
+        lambda t: "ce1." + "A" * 9000,
+        lambda t: t + "\n?x=1",
+        lambda t: t.rsplit(".", 1)[0] + ".bad cursor with spaces",
+    ],
+)
+def test_altered_tokens_are_refused(mangle):
+    token = PageToken(parse_filters(object_type="lead", now=NOW), "abcDEF123", 50).encode()
+    with pytest.raises(ArgumentError, match="cursor is not a cursor this server issued"):
+        PageToken.decode(mangle(token), now=NOW)
+
+
+def test_a_token_with_an_invalid_query_is_refused_even_if_well_formed():
+    forged = PageToken(EventFilters(object_type="not a type"), "abc", 50).encode()
+    with pytest.raises(ArgumentError, match="This cursor carries an invalid query"):
+        PageToken.decode(forged, now=NOW)
+
+
+def test_filters_passed_with_a_cursor_must_agree():
+    token = PageToken(parse_filters(object_type="lead", action="deleted", now=NOW), "abc", 50)
+    assert conflicting_filters(token, parse_filters(object_type="lead", now=NOW)) == []
+    assert conflicting_filters(token, parse_filters(object_type="contact", now=NOW)) == ["object_type"]
+    assert conflicting_filters(token, parse_filters(since="1h", now=NOW)) == []
