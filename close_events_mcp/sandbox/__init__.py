@@ -1,0 +1,5 @@
+"""An emulator of Close's Event Log API over a seeded demo organization.
+
+Used by ``--demo``, by the tests and by the benchmarks: real HTTP semantics (filters,
+paging, auth, rate limits, faults) with no network and no credentials.
+"""

@@ -1,0 +1,300 @@
+"""The emulator as an ASGI app: Close's auth, routes, errors, rate limits, and injectable faults.
+
+Routes (under ``/api/v1``): ``GET /event/``, ``GET /event/{id}/``, ``GET /me/``, ``GET /user/``.
+Serve it in-process with ``httpx.ASGITransport`` or on a loopback port with uvicorn.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import anyio
+
+from close_events_mcp import catalog
+from close_events_mcp.sandbox.org import DemoOrg, JSONDict, Principal
+from close_events_mcp.sandbox.store import DATE_FILTERS, EventStore, QueryError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PREFIX = "/api/v1"
+_EVENT_PATH = re.compile(r"/event/([^/]+)/")
+RateLimitStyle = Literal["ratelimit", "retry-after", "body", "none"]
+Response = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+@dataclass
+class Faults:
+    """What the emulator does wrong, switchable at any time (tests flip these between calls)."""
+
+    latency: float = 0.0
+    """Seconds added to every request."""
+    rate_limit: int | None = None
+    """Requests allowed per credential per ``rate_window`` seconds; beyond that, 429."""
+    rate_window: float = 1.0
+    send_ratelimit_header: bool = True
+    """Whether responses carry ``RateLimit: limit=…, remaining=…, reset=…`` while rate limiting."""
+    burst_429: int = 0
+    """The next N requests get 429 whatever the rate."""
+    burst_429_style: RateLimitStyle = "ratelimit"
+    """How those 429s say when to retry: RateLimit header, Retry-After, body's rate_reset, or not at all."""
+    burst_429_reset: float = 1.0
+    burst_5xx: int = 0
+    """The next N requests get ``status_5xx``."""
+    status_5xx: int = 503
+    malformed: int = 0
+    """The next N responses are 200 with a body that is not JSON (an HTML error page)."""
+    truncated: int = 0
+    """The next N responses are 200 with JSON cut off half way."""
+    hang: int = 0
+    """The next N requests never get an answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...]
+    status: int
+    user_agent: str | None
+
+
+@dataclass
+class _Window:
+    started: float = 0.0
+    used: int = 0
+
+
+class SandboxApp:
+    def __init__(
+        self,
+        org: DemoOrg,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        faults: Faults | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.org = org
+        self.store = EventStore(org.events, clock=clock)
+        self.faults = faults or Faults()
+        self.requests: deque[RequestRecord] = deque(maxlen=10_000)
+        self._monotonic = monotonic
+        self._windows: dict[str, _Window] = {}
+        self._users = {u["id"]: u for u in org.users}
+        self._roles = {m["user_id"]: m["role_id"] for m in org.memberships}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method = scope["method"]
+        path = scope["path"]
+        params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        status, headers, body = await self._handle(
+            method, path, dict(params), _header(scope, b"authorization")
+        )
+        self.requests.append(
+            RequestRecord(method, path, tuple(params), status, _header(scope, b"user-agent"))
+        )
+        if body is None:
+            await anyio.sleep_forever()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(
+        self, method: str, path: str, params: dict[str, str], authorization: str | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes | None]:
+        faults = self.faults
+        if faults.latency:
+            await anyio.sleep(faults.latency)
+        if faults.hang > 0:
+            faults.hang -= 1
+            return 0, [], None
+        principal = self._authenticate(authorization)
+        if principal is None:
+            return _json(401, {"error": "Unauthorized: the API key or access token is invalid."})
+        limited = self._rate_limit(authorization or "")
+        if limited is not None:
+            return limited
+        if faults.burst_429 > 0:
+            faults.burst_429 -= 1
+            return _too_many(faults.burst_429_style, faults.burst_429_reset)
+        if faults.burst_5xx > 0:
+            faults.burst_5xx -= 1
+            return _json(faults.status_5xx, {"error": "Service temporarily unavailable."})
+        status, headers, body = self._route(method, path, params, principal)
+        headers += self._ratelimit_headers(authorization or "")
+        if faults.malformed > 0 and status == 200:
+            faults.malformed -= 1
+            return (
+                200,
+                [(b"content-type", b"text/html")],
+                b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+            )
+        if faults.truncated > 0 and status == 200:
+            faults.truncated -= 1
+            return 200, [(b"content-type", b"application/json")], body[: len(body) // 2]
+        return status, headers, body
+
+    def _route(self, method: str, path: str, params: dict[str, str], principal: Principal) -> Response:
+        if not path.startswith(PREFIX):
+            return _json(404, {"error": "Not found."})
+        route = path[len(PREFIX) :]
+        if method != "GET":
+            return _json(405, {"error": f"Method {method} not allowed."})
+        is_admin = principal.is_admin
+        if route == "/event/":
+            return self._list_events(params, is_admin)
+        match = _EVENT_PATH.fullmatch(route)
+        if match:
+            event = self.store.get(match.group(1), is_admin=is_admin)
+            if event is None:
+                return _json(404, {"error": "Event not found."})
+            return _json(200, event)
+        if route == "/me/":
+            return _json(200, self._me(principal))
+        if route == "/user/":
+            return self._list_users(params)
+        return _json(404, {"error": "Not found."})
+
+    def _list_events(self, params: dict[str, str], is_admin: bool) -> Response:
+        allowed = {*catalog.FILTER_NAMES, *DATE_FILTERS, "_limit", "_cursor"}
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            return _json(400, {"errors": [f"Unknown parameter: {', '.join(unknown)}."], "field-errors": {}})
+        try:
+            page = self.store.query(params, is_admin=is_admin)
+        except QueryError as exc:
+            return _json(400, {"errors": [str(exc)], "field-errors": {}})
+        return _json(
+            200, {"data": page.data, "cursor_next": page.cursor_next, "cursor_previous": page.cursor_previous}
+        )
+
+    def _me(self, principal: Principal) -> JSONDict:
+        user = self._users.get(principal.user_id, {"id": principal.user_id})
+        org = self.org.organization
+        return {
+            **user,
+            "organizations": [{"id": org["id"], "name": org["name"]}],
+            "memberships": [
+                {
+                    "id": m["id"],
+                    "organization_id": m["organization_id"],
+                    "role_id": m["role_id"],
+                    "user_id": m["user_id"],
+                }
+                for m in self.org.memberships
+                if m["user_id"] == principal.user_id
+            ],
+        }
+
+    def _list_users(self, params: dict[str, str]) -> Response:
+        try:
+            skip = int(params.get("_skip", "0"))
+            limit = min(int(params.get("_limit", "100")), 100)
+        except ValueError:
+            return _json(400, {"errors": ["_skip and _limit must be integers."], "field-errors": {}})
+        if skip < 0 or limit < 1:
+            return _json(400, {"errors": ["_skip and _limit must be positive."], "field-errors": {}})
+        users = self.org.users[skip : skip + limit]
+        return _json(200, {"data": users, "has_more": skip + limit < len(self.org.users)})
+
+    # --- auth and rate limits -------------------------------------------------------------
+
+    def _authenticate(self, authorization: str | None) -> Principal | None:
+        scheme, _, value = (authorization or "").partition(" ")
+        credential = None
+        if scheme.lower() == "bearer":
+            credential = value.strip()
+        elif scheme.lower() == "basic":
+            try:
+                credential = base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+        return self.org.credentials.get(credential) if credential else None
+
+    def _window(self, credential: str) -> _Window:
+        window = self._windows.setdefault(credential, _Window())
+        now = self._monotonic()
+        if now - window.started >= self.faults.rate_window:
+            window.started, window.used = now, 0
+        return window
+
+    def _rate_limit(self, credential: str) -> Response | None:
+        limit = self.faults.rate_limit
+        if limit is None:
+            return None
+        window = self._window(credential)
+        if window.used < limit:
+            window.used += 1
+            return None
+        reset = self.faults.rate_window - (self._monotonic() - window.started)
+        style: RateLimitStyle = "ratelimit" if self.faults.send_ratelimit_header else "body"
+        return _too_many(style, reset, limit)
+
+    def _ratelimit_headers(self, credential: str) -> list[tuple[bytes, bytes]]:
+        limit = self.faults.rate_limit
+        if limit is None or not self.faults.send_ratelimit_header:
+            return []
+        window = self._window(credential)
+        reset = self.faults.rate_window - (self._monotonic() - window.started)
+        value = f"limit={limit}, remaining={max(limit - window.used, 0)}, reset={_seconds(reset)}"
+        return [(b"ratelimit", value.encode())]
+
+
+def _seconds(value: float) -> str:
+    return str(max(math.ceil(value * 1000) / 1000, 0.001))
+
+
+def _too_many(style: RateLimitStyle, reset: float, limit: int = 100) -> Response:
+    headers: list[tuple[bytes, bytes]] = []
+    if style == "ratelimit":
+        headers.append((b"ratelimit", f"limit={limit}, remaining=0, reset={_seconds(reset)}".encode()))
+    elif style == "retry-after":
+        headers.append((b"retry-after", str(max(math.ceil(reset), 1)).encode()))
+    error: JSONDict = {"message": "API call count exceeded for this window.", "rate_limit": limit}
+    if style == "body":
+        error["rate_reset"] = float(_seconds(reset))
+    status, json_headers, body = _json(429, {"error": error})
+    return status, json_headers + headers, body
+
+
+def _json(status: int, payload: object) -> Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return (
+        status,
+        [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        body,
+    )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

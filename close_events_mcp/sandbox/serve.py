@@ -1,0 +1,55 @@
+"""Serving the emulator on a loopback port: in the foreground (CLI) or in a thread (tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import uvicorn
+
+from close_events_mcp.sandbox.app import PREFIX, Faults, SandboxApp
+from close_events_mcp.sandbox.seed import build_demo_org
+
+
+def demo_app(
+    *, filler_events: int = 0, faults: Faults | None = None, now: datetime | None = None
+) -> SandboxApp:
+    """The emulator over the seeded demo organization, its dates relative to ``now``."""
+    org = build_demo_org(now or datetime.now(UTC), filler_events=filler_events)
+    return SandboxApp(org, faults=faults)
+
+
+def _config(app: SandboxApp, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False, timeout_keep_alive=30)
+
+
+def serve(app: SandboxApp, host: str, port: int) -> None:
+    """Serve until interrupted."""
+    sock = socket.create_server((host, port))
+    server = uvicorn.Server(_config(app, "warning"))
+    server.run(sockets=[sock])
+
+
+@contextmanager
+def serve_in_thread(app: SandboxApp, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve on a free loopback port in a background thread; yields the API base URL."""
+    sock = socket.create_server((host, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(_config(app, "error"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}{PREFIX}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
