@@ -1,0 +1,247 @@
+"""Command line: serve MCP, run one tool, check the credential, or serve the emulator.
+
+    close-events-mcp [--demo] [--transport stdio|streamable-http] [--host H] [--port N]
+    close-events-mcp call TOOL [key=value ...] [--demo] [--structured]
+    close-events-mcp check [--demo]
+    close-events-mcp sandbox [--host H] [--port N] [--latency MS] [--rate-limit N] [--filler-events N]
+
+In stdio mode nothing but the protocol is written to stdout; logs go to stderr. The sandbox and
+the MCP client are imported only by the commands that use them, to keep start-up fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import httpx
+
+from close_events_mcp import __version__
+from close_events_mcp.close_api import CloseClient
+from close_events_mcp.config import LOG_LEVELS, ConfigError, Credential, Secret, Settings, settings_from_env
+from close_events_mcp.errors import UserFacingError
+from close_events_mcp.server import build_server
+from close_events_mcp.text import clean, redact
+
+logger = logging.getLogger("close_events_mcp")
+DEMO_BASE_URL = "http://demo.sandbox.invalid/api/v1"
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats records, tracebacks included, with every secret replaced."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._secrets = tuple(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self._secrets)
+
+
+def configure_logging(level: str, secrets: Sequence[str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(quiet)
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="use the built-in sandbox's demo organization instead of Close (no credential needed)",
+    )
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default=default, help="stderr log level")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="close-events-mcp",
+        description="MCP server for Close CRM's Event Log. Credentials: CLOSE_API_KEY or CLOSE_ACCESS_TOKEN.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _common(parser, suppress=False)
+    parser.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="HTTP transport: address to bind (default loopback)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="HTTP transport: port (default 8000)")
+    commands = parser.add_subparsers(dest="command", metavar="{call,check,sandbox}")
+
+    call = commands.add_parser("call", help="run one tool and print what the agent would read")
+    _common(call, suppress=True)
+    call.add_argument("tool", help="tool name, e.g. list_events")
+    call.add_argument("arguments", nargs="*", metavar="key=value", help="tool arguments")
+    call.add_argument("--structured", action="store_true", help="print structured_content as JSON instead")
+
+    check = commands.add_parser("check", help="verify the credential and say what it can see")
+    _common(check, suppress=True)
+
+    sandbox = commands.add_parser("sandbox", help="serve the Close Event Log emulator on a loopback port")
+    _common(sandbox, suppress=True)
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--latency", type=float, default=0.0, metavar="MS", help="added to every request")
+    sandbox.add_argument(
+        "--rate-limit", type=int, default=None, metavar="N", help="requests per second per key"
+    )
+    sandbox.add_argument("--filler-events", type=int, default=0, metavar="N", help="extra generated events")
+    return parser
+
+
+def parse_tool_arguments(pairs: Sequence[str]) -> dict[str, str]:
+    arguments: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"tool arguments are key=value pairs; got {pair!r}")
+        arguments[key.strip()] = value
+    return arguments
+
+
+def demo_setup(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
+    """Settings and an in-process transport that point the client at the sandbox's demo org."""
+    from close_events_mcp.sandbox.seed import DEMO_API_KEY
+    from close_events_mcp.sandbox.serve import demo_app
+
+    demo = settings.with_overrides(
+        credential=Credential("api_key", Secret(DEMO_API_KEY)), base_url=DEMO_BASE_URL, demo=True
+    )
+    return demo, httpx.ASGITransport(app=demo_app())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from_env()
+    except ConfigError as exc:
+        print(f"close-events-mcp: {exc}", file=sys.stderr)
+        return 2
+    if args.log_level:
+        settings = settings.with_overrides(log_level=args.log_level)
+    configure_logging(settings.log_level, settings.secrets)
+    transport: httpx.AsyncBaseTransport | None = None
+    if getattr(args, "demo", False) and args.command != "sandbox":
+        settings, transport = demo_setup(settings)
+
+    if args.command == "call":
+        try:
+            arguments = parse_tool_arguments(args.arguments)
+        except ConfigError as exc:
+            print(f"close-events-mcp: {exc}", file=sys.stderr)
+            return 2
+        return anyio.run(run_call, settings, transport, args.tool, arguments, args.structured)
+    if args.command == "check":
+        return anyio.run(run_check, settings, transport)
+    if args.command == "sandbox":
+        return run_sandbox(args)
+    return serve(settings, transport, args.transport, args.host, args.port)
+
+
+def serve(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None, kind: str, host: str, port: int
+) -> int:
+    if settings.credential is None:
+        logger.warning("No CLOSE_API_KEY or CLOSE_ACCESS_TOKEN set: only describe_event_types will work.")
+    server = build_server(settings, transport=transport)
+    if kind == "stdio":
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host=host, port=port, stateless_http=True, json_response=True)
+    return 0
+
+
+async def run_call(
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None,
+    tool: str,
+    arguments: dict[str, str],
+    structured: bool,
+) -> int:
+    from mcp import Client
+
+    async with Client(build_server(settings, transport=transport)) as client:
+        result = await client.call_tool(tool, dict(arguments))
+    if structured and result.structured_content is not None:
+        print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(block.text for block in result.content if block.type == "text"))
+    return 1 if result.is_error else 0
+
+
+async def run_check(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> int:
+    credential = settings.credential
+    try:
+        async with CloseClient(settings, transport=transport) as client:
+            with anyio.fail_after(settings.call_timeout):
+                me = await client.me()
+    except UserFacingError as exc:
+        print(f"Check failed: {exc}", file=sys.stderr)
+        return 1
+    except TimeoutError:
+        print(f"Check failed: Close did not answer within {settings.call_timeout:g} s.", file=sys.stderr)
+        return 1
+    for line in describe_me(me, credential, settings):
+        print(line)
+    return 0
+
+
+def describe_me(me: dict[str, Any], credential: Credential | None, settings: Settings) -> list[str]:
+    source = "the demo organization" if settings.demo else settings.base_url
+    kind = (
+        f"{credential.description} from {credential.env_var}"
+        if credential and not settings.demo
+        else "demo key"
+    )
+    name = clean(" ".join(str(me.get(k) or "") for k in ("first_name", "last_name")), 80) or "(no name)"
+    lines = [
+        f"OK: {kind} accepted by {source}.",
+        f"User: {name} <{clean(str(me.get('email', '')), 80)}> ({me.get('id')})",
+    ]
+    organizations = {o.get("id"): o.get("name") for o in me.get("organizations") or [] if isinstance(o, dict)}
+    for membership in me.get("memberships") or []:
+        if not isinstance(membership, dict):
+            continue
+        org_id = membership.get("organization_id")
+        role = str(membership.get("role_id") or "unknown")
+        lines.append(f"Organization: {clean(str(organizations.get(org_id, '')), 80)} ({org_id}), role {role}")
+        if role == "admin":
+            lines.append("Admin: sees the values (data, previous_data) of every event for the full 30 days.")
+        else:
+            lines.append(
+                "Not an admin: sees event values only for one hour after each event; older events show who "
+                "did what to which object, but not the values. Use an admin's key to see everything."
+            )
+    return lines
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    from close_events_mcp.sandbox.app import Faults
+    from close_events_mcp.sandbox.seed import DEMO_API_KEY, DEMO_MEMBER_API_KEY
+    from close_events_mcp.sandbox.serve import demo_app
+    from close_events_mcp.sandbox.serve import serve as serve_sandbox
+
+    faults = Faults(latency=args.latency / 1000, rate_limit=args.rate_limit)
+    app = demo_app(filler_events=args.filler_events, faults=faults)
+    print(
+        f"Close Event Log emulator on http://{args.host}:{args.port}/api/v1 ({len(app.store)} events).\n"
+        f"Admin key: {DEMO_API_KEY}   non-admin key: {DEMO_MEMBER_API_KEY}\n"
+        f"Try: CLOSE_API_BASE_URL=http://{args.host}:{args.port}/api/v1 CLOSE_API_KEY={DEMO_API_KEY} "
+        "close-events-mcp call list_events limit=5",
+        file=sys.stderr,
+    )
+    serve_sandbox(app, args.host, args.port)
+    return 0
