@@ -505,20 +505,6 @@ def is_supported(filters: frozenset[str]) -> bool:
     return filters in SUPPORTED_COMBINATIONS
 
 
-def nearest_combinations(filters: frozenset[str], limit: int = 4) -> list[frozenset[str]]:
-    """Supported combinations closest to ``filters``: fewest filters to drop or add, and among
-    equals, the ones that keep more of what was asked."""
-
-    def distance(combo: frozenset[str]) -> tuple[int, int, int]:
-        dropped = len(filters - combo)
-        added = len(combo - filters)
-        return (dropped + added, added, -len(combo & filters))
-
-    candidates = [c for c in SUPPORTED_COMBINATIONS if c and c != filters]
-    candidates.sort(key=lambda c: (distance(c), combo_label(c)))
-    return candidates[:limit]
-
-
 def combo_label(combo: frozenset[str]) -> str:
     return "+".join(name for name in FILTER_NAMES if name in combo) or "(no filter)"
 

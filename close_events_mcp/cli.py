@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, suppress=False)
     parser.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio")
     parser.add_argument(
-        "--host", default="127.0.0.1", help="HTTP transport: address to bind (default loopback)"
+        "--host",
+        default="127.0.0.1",
+        help="HTTP transport: address to bind (default 127.0.0.1; any other needs CLOSE_EVENTS_HTTP_TOKEN)",
     )
     parser.add_argument("--port", type=int, default=8000, help="HTTP transport: port (default 8000)")
     commands = parser.add_subparsers(dest="command", metavar="{call,check,sandbox}")
@@ -151,16 +153,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(settings, transport, args.transport, args.host, args.port)
 
 
+def warn_without_credential(settings: Settings) -> None:
+    if settings.credential is None:
+        logger.warning("No CLOSE_API_KEY or CLOSE_ACCESS_TOKEN set: only describe_event_types will work.")
+
+
 def serve(
     settings: Settings, transport: httpx.AsyncBaseTransport | None, kind: str, host: str, port: int
 ) -> int:
-    if settings.credential is None:
-        logger.warning("No CLOSE_API_KEY or CLOSE_ACCESS_TOKEN set: only describe_event_types will work.")
-    server = build_server(settings, transport=transport)
-    if kind == "stdio":
-        server.run("stdio")
-    else:
-        server.run("streamable-http", host=host, port=port, stateless_http=True, json_response=True)
+    if kind != "stdio":
+        return serve_http(settings, transport, host, port)
+    warn_without_credential(settings)
+    build_server(settings, transport=transport).run("stdio")
+    return 0
+
+
+def serve_http(settings: Settings, transport: httpx.AsyncBaseTransport | None, host: str, port: int) -> int:
+    """Serve MCP over HTTP; refuses (exit 2) a non-loopback address without CLOSE_EVENTS_HTTP_TOKEN."""
+    from close_events_mcp import http_app
+
+    problem = http_app.startup_problem(settings, host)
+    if problem:
+        print(f"close-events-mcp: {problem}", file=sys.stderr)
+        return 2
+    warn_without_credential(settings)
+    for note in http_app.startup_notes(settings, host, port):
+        print(f"close-events-mcp: {note}", file=sys.stderr)
+    http_app.serve_http(build_server(settings, transport=transport), settings, host, port)
     return 0
 
 

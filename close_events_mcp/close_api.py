@@ -160,9 +160,11 @@ class CloseClient:
     ) -> JSONDict:
         started = time.perf_counter()
         try:
-            async with http.stream("GET", path, params=params) as response:
-                body = await self._read_capped(response)
-        except httpx.TimeoutException:
+            # httpx times each read alone; this bounds the whole answer, so a slow drip is retried too.
+            with anyio.fail_after(self.settings.request_timeout):
+                async with http.stream("GET", path, params=params) as response:
+                    body = await self._read_capped(response)
+        except (httpx.TimeoutException, TimeoutError):
             raise _RetryableError(
                 Unreachable(
                     f"Close did not answer within {self.settings.request_timeout:g} s, even after retries; "
@@ -174,6 +176,14 @@ class CloseClient:
                 Unreachable(
                     f"Could not reach Close ({type(exc).__name__}) at {self.settings.base_url}; check the "
                     "network and CLOSE_API_BASE_URL, then try again."
+                )
+            ) from None
+        except httpx.DecodingError:
+            raise _RetryableError(
+                BadResponse(
+                    "Close's answer could not be decoded (its Content-Encoding does not match the body), "
+                    "even after retries; this is usually a proxy in between. Try again, and check "
+                    "CLOSE_API_BASE_URL."
                 )
             ) from None
         elapsed = (time.perf_counter() - started) * 1000

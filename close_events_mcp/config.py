@@ -70,12 +70,22 @@ class Settings:
     """First retry waits up to this many seconds (full jitter), doubling each time, capped at 8 s."""
     max_response_bytes: int = 16 * 1024 * 1024
     """A response larger than this is refused: no page of 50 events comes close."""
+    scan_concurrency: int = 4
+    """Requests one scan keeps in flight (all share the rate-limit gate)."""
+    scan_max_events: int = 20_000
+    """Events one scan may read before it stops and says where to continue."""
+    scan_max_pages: int = 1_000
     demo: bool = False
+    http_token: Secret | None = field(default=None, repr=False)
+    """HTTP transport: the bearer token every client must send; never a Close credential."""
+    http_allowed_hosts: tuple[str, ...] = ()
+    """HTTP transport: Host names (optionally host:port) accepted besides loopback and the bound host."""
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in any output."""
-        return (self.credential.secret.reveal(),) if self.credential else ()
+        held = (self.credential.secret if self.credential else None, self.http_token)
+        return tuple(secret.reveal() for secret in held if secret is not None)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -92,6 +102,15 @@ def _float_env(env: Mapping[str, str], name: str, default: float, low: float, hi
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {value:g}.")
     return value
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {raw!r}.")
+    return int(raw)
 
 
 def validate_base_url(url: str) -> str:
@@ -118,9 +137,15 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     if level not in LOG_LEVELS:
         raise ConfigError(f"CLOSE_EVENTS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}.")
 
+    http_token = env.get("CLOSE_EVENTS_HTTP_TOKEN", "").strip()
+    allowed_hosts = env.get("CLOSE_EVENTS_HTTP_ALLOWED_HOSTS", "").split(",")
     return Settings(
         credential=credential,
         base_url=validate_base_url(env.get("CLOSE_API_BASE_URL", "") or DEFAULT_BASE_URL),
         log_level=level,
         call_timeout=_float_env(env, "CLOSE_EVENTS_CALL_TIMEOUT", 30.0, 1.0, 600.0),
+        http_token=Secret(http_token) if http_token else None,
+        http_allowed_hosts=tuple(h.strip().lower() for h in allowed_hosts if h.strip()),
+        scan_concurrency=_int_env(env, "CLOSE_EVENTS_SCAN_CONCURRENCY", 4, 1, 32),
+        scan_max_events=_int_env(env, "CLOSE_EVENTS_SCAN_MAX_EVENTS", 20_000, 50, 1_000_000),
     )

@@ -1,63 +1,161 @@
-"""One page of events: from validated arguments (or a cursor) to Close's answer."""
+"""One page of ``list_events``: straight from Close, or, when filters must be checked on our
+side, from a scan of the window that stops as soon as a page of matches is found."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from close_events_mcp import catalog
 from close_events_mcp.close_api import CloseClient
 from close_events_mcp.errors import ArgumentError
 from close_events_mcp.event import Event, format_timestamp
-from close_events_mcp.query import EventFilters, PageToken, check_supported, conflicting_filters, parse_limit
+from close_events_mcp.filtering import FilterPlan, plan_filters
+from close_events_mcp.query import EVENT_ID, EventFilters, parse_limit
+from close_events_mcp.scan import OnPage, ScanLimits, Scanner, from_micros, micros
+from close_events_mcp.tokens import CURSOR, PageToken, conflicting_filters
 
 
-@dataclass(frozen=True, slots=True)
-class PagePlan:
+@dataclass(slots=True)
+class Page:
     filters: EventFilters
-    page_size: int
-    close_cursor: str | None
-    notes: tuple[str, ...]
-
-    def params(self) -> dict[str, str]:
-        params = {**self.filters.to_params(), "_limit": str(self.page_size)}
-        if self.close_cursor:
-            params["_cursor"] = self.close_cursor
-        return params
+    events: list[Event]
+    next_cursor: str | None
+    notes: list[str] = field(default_factory=list)
 
 
-def plan_page(filters: EventFilters, *, limit: int | None, cursor: str | None, now: datetime) -> PagePlan:
-    """The request to make: a new query from ``filters``, or the continuation ``cursor`` carries."""
-    notes = []
-    close_cursor = None
+@dataclass(slots=True)
+class Matches:
+    """A scan sink: the events that pass the local filters, newest first."""
+
+    plan: FilterPlan
+    skip: frozenset[str]
+    want: int
+    events: list[Event] = field(default_factory=list)
+
+    def add(self, event: Event) -> None:
+        if event.id not in self.skip and self.plan.matches(event):
+            self.events.append(event)
+
+    @property
+    def satisfied(self) -> bool:
+        return len(self.events) >= self.want
+
+
+def _resume_state(extra: dict[str, Any]) -> tuple[int | None, frozenset[str]]:
+    boundary, skip = extra.get("b"), extra.get("k", [])
+    valid_boundary = boundary is None or (isinstance(boundary, int) and not isinstance(boundary, bool))
+    valid_skip = (
+        isinstance(skip, list)
+        and len(skip) <= 50
+        and all(isinstance(i, str) and EVENT_ID.fullmatch(i) for i in skip)
+    )
+    if not (valid_boundary and valid_skip):
+        raise CURSOR.error()
+    return boundary, frozenset(skip)
+
+
+async def list_page(
+    client: CloseClient,
+    filters: EventFilters,
+    *,
+    limit: int | None,
+    cursor: str | None,
+    now: datetime,
+    limits: ScanLimits,
+    on_page: OnPage | None = None,
+) -> Page:
+    notes: list[str] = []
+    token: PageToken | None = None
     if cursor:
         token = PageToken.decode(cursor, now=now).with_limit(limit)
-        conflicts = conflicting_filters(token, filters)
+        conflicts = conflicting_filters(token.filters, filters)
         if conflicts:
             raise ArgumentError(
                 f"cursor continues a query with different {', '.join(conflicts)}; pass cursor alone to "
                 "continue it, or drop cursor to start a new query."
             )
-        filters, close_cursor, page_size = token.filters, token.close_cursor, token.limit
+        filters, page_size = token.filters, token.limit
     else:
         page_size = parse_limit(limit)
         if limit is not None and limit > page_size:
             notes.append(f"limit is capped at {page_size} events per page by Close.")
-    check_supported(filters)
     horizon = now - timedelta(days=catalog.RETENTION_DAYS)
     if filters.since is not None and filters.since < horizon:
         notes.append(
             f"Close keeps {catalog.RETENTION_DAYS} days of events: nothing before "
             f"{format_timestamp(horizon)} exists."
         )
-    return PagePlan(filters, page_size, close_cursor, tuple(notes))
+    plan = plan_filters(filters)
+    if plan.is_local or (token is not None and token.extra):
+        page = await _scan_page(client, plan, filters, page_size, token, now, limits, on_page)
+    else:
+        page = await _close_page(client, filters, page_size, token.close_cursor if token else None)
+    page.notes[:0] = notes
+    return page
 
 
-async def fetch_page(client: CloseClient, plan: PagePlan) -> tuple[list[Event], str | None]:
-    """The page's events and our cursor for the next (older) page, if there is one."""
-    page = await client.list_events(plan.params())
-    events = [Event.from_close(raw) for raw in page["data"] if isinstance(raw, dict)]
-    next_close = page.get("cursor_next")
-    if not (isinstance(next_close, str) and next_close and events):
-        return events, None
-    return events, PageToken(plan.filters, next_close, plan.page_size).encode()
+async def _close_page(
+    client: CloseClient, filters: EventFilters, page_size: int, close_cursor: str | None
+) -> Page:
+    params = {**filters.to_params(), "_limit": str(page_size)}
+    if close_cursor:
+        params["_cursor"] = close_cursor
+    body = await client.list_events(params)
+    events = [Event.from_close(raw) for raw in body["data"] if isinstance(raw, dict)]
+    next_close = body.get("cursor_next")
+    next_cursor = None
+    if isinstance(next_close, str) and next_close and events:
+        next_cursor = PageToken(filters, next_close, page_size).encode()
+    return Page(filters, events, next_cursor)
+
+
+async def _scan_page(
+    client: CloseClient,
+    plan: FilterPlan,
+    filters: EventFilters,
+    page_size: int,
+    token: PageToken | None,
+    now: datetime,
+    limits: ScanLimits,
+    on_page: OnPage | None,
+) -> Page:
+    boundary, skip = _resume_state(token.extra) if token else (None, frozenset[str]())
+    since = filters.since or now - timedelta(days=catalog.RETENTION_DAYS)
+    until = filters.until or now
+    if boundary is not None:
+        until = min(until, from_micros(boundary))
+    result = await Scanner(
+        client,
+        plan.close,
+        lambda: Matches(plan, skip, page_size),
+        since=since,
+        until=until,
+        limits=limits,
+        on_page=on_page,
+    ).run()
+    found = [event for sink in result.sinks for event in sink.events]
+    events = found[:page_size]
+    notes = [note] if (note := plan.note()) else []
+    requests = "request" if result.pages == 1 else "requests"
+    notes.append(f"Read {result.events} events from Close in {result.pages} {requests} to find these.")
+    resume: dict[str, Any] | None = None
+    if len(found) > page_size or (events and len(events) == page_size and not result.complete):
+        last = micros(events[-1].date_updated)
+        resume = {"b": last + 1, "k": [e.id for e in events if micros(e.date_updated) == last]}
+    elif not result.complete:
+        resume = {"b": result.covered_from}
+        reached = format_timestamp(from_micros(result.covered_from))
+        notes.append(
+            f"The scan budget ({_cut_words(result.cut_by)}) was reached after reading back to {reached}; "
+            "next_cursor continues from there."
+        )
+    next_cursor = PageToken(filters, "", page_size, resume).encode() if resume else None
+    return Page(filters, events, next_cursor, notes)
+
+
+def _cut_words(cut_by: str | None) -> str:
+    return {"events": "events read", "pages": "requests made", "time": "time for one call"}.get(
+        cut_by or "", "budget"
+    )

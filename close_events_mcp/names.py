@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from close_events_mcp.directory import Directory
 from close_events_mcp.event import Event
 from close_events_mcp.text import clean
 
@@ -49,9 +50,12 @@ class _Names:
 
 
 class NameBook:
-    def __init__(self, max_entries: int = 20_000) -> None:
+    """Names for IDs: Close's own directory first (users, custom fields), then what payloads said."""
+
+    def __init__(self, max_entries: int = 20_000, directory: Directory | None = None) -> None:
         self.users = _Names(max_entries)
         self.leads = _Names(max_entries)
+        self.directory = directory or Directory()
 
     def learn(self, event: Event) -> None:
         seen = event.date_updated
@@ -67,7 +71,13 @@ class NameBook:
             self.leads.learn(event.object_id, payload.get("display_name") or payload.get("name"), seen)
 
     def user(self, user_id: str | None) -> str | None:
-        return self.users.get(user_id)
+        return self.directory.user(user_id) or self.users.get(user_id)
+
+    def field(self, key: str) -> str:
+        """``custom.cf_…`` as the custom field's name when known; other fields as they are."""
+        if key.startswith("custom."):
+            return self.directory.field(key.removeprefix("custom.")) or key
+        return key
 
     def lead(self, lead_id: str | None) -> str | None:
         return self.leads.get(lead_id)

@@ -6,15 +6,11 @@ with a message that says what would work, before any request is made.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import difflib
-import hashlib
-import json
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
@@ -37,8 +33,7 @@ _RELATIVE: Final = re.compile(
 )
 _UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DATE_ONLY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CLOSE_CURSOR: Final = re.compile(r"[A-Za-z0-9_.:+/=-]{1,2048}")
-_TOKEN_PREFIX: Final = "ce1."
+_FIELD: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. ()/&'-]{0,119}")
 MAX_WINDOW_DAYS: Final = 366
 
 
@@ -139,6 +134,10 @@ class EventFilters:
     request_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    changed_field: str | None = None
+    """Only events whose changed_fields include this field (checked on our side)."""
+    exclude_noisy: bool = False
+    """Drop autosave updates of emails, calls, SMS and notes (checked on our side)."""
 
     @property
     def names(self) -> frozenset[str]:
@@ -162,11 +161,21 @@ class EventFilters:
             parts.append(f"since {format_timestamp(self.since)}")
         if self.until:
             parts.append(f"until {format_timestamp(self.until)}")
+        if self.changed_field:
+            parts.append(f"changed_field={self.changed_field}")
+        if self.exclude_noisy:
+            parts.append("autosaves excluded")
         return ", ".join(parts) or "no filters"
 
     def to_json(self) -> dict[str, str]:
         return {
-            k: format_timestamp(v) if isinstance(v, datetime) else v for k, v in asdict(self).items() if v
+            k: format_timestamp(v)
+            if isinstance(v, datetime)
+            else str(v).lower()
+            if isinstance(v, bool)
+            else v
+            for k, v in asdict(self).items()
+            if v
         }
 
 
@@ -184,6 +193,8 @@ def parse_filters(
     request_id: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    changed_field: str | None = None,
+    exclude_noisy: bool = False,
     now: datetime,
 ) -> EventFilters:
     kind = parse_object_type(object_type)
@@ -204,26 +215,21 @@ def parse_filters(
         request_id=_parse_id("request_id", request_id),
         since=start,
         until=end,
+        changed_field=parse_changed_field(changed_field),
+        exclude_noisy=bool(exclude_noisy),
     )
 
 
-def unsupported_combination_message(filters: EventFilters) -> str:
-    asked = filters.names
-    suggestions = []
-    for combo in catalog.nearest_combinations(asked, limit=3):
-        changes = [f"drop {name}" for name in catalog.FILTER_NAMES if name in asked - combo]
-        changes += [f"add {name}" for name in catalog.FILTER_NAMES if name in combo - asked]
-        suggestions.append(f"{catalog.combo_label(combo)} ({', '.join(changes)})")
-    return (
-        f"Close cannot filter events by {catalog.combo_label(asked)}"
-        f"{' together' if len(asked) > 1 else ' alone'}. Nearest supported: "
-        f"{'; '.join(suggestions)}. since/until can be added to any of them; describe_event_types lists all."
-    )
-
-
-def check_supported(filters: EventFilters) -> None:
-    if not catalog.is_supported(filters.names):
-        raise ArgumentError(unsupported_combination_message(filters))
+def parse_changed_field(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not _FIELD.fullmatch(value):
+        raise ArgumentError(
+            f"changed_field must be a field name like status_label, name or custom.cf_…, or a custom "
+            f"field's name (got {show(value)})."
+        )
+    return value
 
 
 def parse_limit(value: int | None, default: int = MAX_PAGE) -> int:
@@ -237,121 +243,3 @@ def parse_limit(value: int | None, default: int = MAX_PAGE) -> int:
 
 
 # --- our paging token -------------------------------------------------------------------
-
-
-_SHORT: Final = {
-    "object_type": "t",
-    "action": "a",
-    "object_id": "o",
-    "lead_id": "l",
-    "user_id": "u",
-    "request_id": "r",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class PageToken:
-    """What ``next_cursor`` carries: Close's cursor and the whole query, so it alone continues.
-
-    Layout: ``ce1.<base64url JSON of the query>.<checksum>.<Close's cursor>``. The query is
-    re-validated on decode exactly like fresh arguments, so an altered token can only ask for
-    what the tool would allow anyway; the checksum catches tokens cut or edited by accident.
-    """
-
-    filters: EventFilters
-    close_cursor: str
-    limit: int
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Room for tools that page differently (scans, local filters) to carry their own state."""
-
-    def encode(self) -> str:
-        body: dict[str, Any] = {
-            short: getattr(self.filters, name)
-            for name, short in _SHORT.items()
-            if getattr(self.filters, name)
-        }
-        if self.filters.since:
-            body["s"] = int(self.filters.since.timestamp())
-        if self.filters.until:
-            body["e"] = int(self.filters.until.timestamp())
-        body["n"] = self.limit
-        if self.extra:
-            body["x"] = self.extra
-        raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
-        payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        return f"{_TOKEN_PREFIX}{payload}.{_checksum(raw, self.close_cursor)}.{self.close_cursor}"
-
-    @classmethod
-    def decode(cls, token: str, *, now: datetime) -> PageToken:
-        body, close_cursor = _token_parts(token)
-        try:
-            limit = body.pop("n")
-            extra = body.pop("x", {})
-            since, until = body.pop("s", None), body.pop("e", None)
-            names = {short: name for name, short in _SHORT.items()}
-            arguments = {names[short]: value for short, value in body.items()}
-            times = [t for t in (since, until) if t is not None]
-            if not all(isinstance(v, str) for v in arguments.values()) or not isinstance(extra, dict):
-                raise TypeError
-            if not isinstance(limit, int) or not all(isinstance(t, int) and 0 < t < 2**33 for t in times):
-                raise TypeError
-        except (KeyError, TypeError):
-            raise _bad_cursor() from None
-        try:
-            filters = parse_filters(
-                **arguments,
-                since=_iso(since),
-                until=_iso(until),
-                now=now,
-            )
-        except ArgumentError as exc:
-            raise ArgumentError(
-                f"This cursor carries an invalid query ({exc}) Start again without cursor."
-            ) from None
-        return cls(filters, close_cursor, parse_limit(limit), extra)
-
-    def with_limit(self, limit: int | None) -> PageToken:
-        return self if limit is None else replace(self, limit=parse_limit(limit))
-
-
-def _iso(epoch: int | None) -> str | None:
-    return None if epoch is None else format_timestamp(datetime.fromtimestamp(epoch, UTC))
-
-
-def _checksum(raw: bytes, close_cursor: str) -> str:
-    return hashlib.sha256(raw + b"|" + close_cursor.encode()).hexdigest()[:8]
-
-
-def _bad_cursor() -> ArgumentError:
-    return ArgumentError(
-        "cursor is not a cursor this server issued, or it was cut or altered; pass next_cursor exactly as "
-        "it was returned, or start again without cursor."
-    )
-
-
-def _token_parts(token: str) -> tuple[dict[str, Any], str]:
-    token = (token or "").strip()
-    if not token.startswith(_TOKEN_PREFIX) or len(token) > 8192:
-        raise _bad_cursor()
-    parts = token[len(_TOKEN_PREFIX) :].split(".", 2)
-    if len(parts) != 3 or not _CLOSE_CURSOR.fullmatch(parts[2]):
-        raise _bad_cursor()
-    payload, checksum, close_cursor = parts
-    try:
-        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        body = json.loads(raw)
-    except (binascii.Error, ValueError):
-        raise _bad_cursor() from None
-    if checksum != _checksum(raw, close_cursor) or not isinstance(body, dict):
-        raise _bad_cursor()
-    return body, close_cursor
-
-
-def conflicting_filters(token: PageToken, given: EventFilters) -> list[str]:
-    """Filters passed alongside a cursor that disagree with the cursor's own. Dates are not
-    compared: the cursor froze its window when the query began ("24h" then is not "24h" now)."""
-    return [
-        name
-        for name in catalog.FILTER_NAMES
-        if getattr(given, name) is not None and getattr(given, name) != getattr(token.filters, name)
-    ]

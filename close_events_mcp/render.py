@@ -81,11 +81,17 @@ def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
         user_id=event.user_id,
         user_name=names.user(event.user_id),
         summary=summary,
-        changes=[FieldChange(field=c.field, before=c.before, after=c.after) for c in changes],
+        changes=[_field_change(c, names) for c in changes],
         how=how(event),
         via=via(event),
         data_withheld=True if withheld else None,
     )
+
+
+def _field_change(change: Change, names: NameBook) -> FieldChange:
+    label = names.field(change.field)
+    key = change.field if label != change.field else None
+    return FieldChange(field=label, key=key, before=change.before, after=change.after)
 
 
 def _change_text(change: FieldChange | Change) -> str:
@@ -111,16 +117,23 @@ def _actor_text(item: EventItem) -> str:
     return f"{text} via {item.via}" if item.via else text
 
 
-def event_line(item: EventItem) -> str:
-    """``14:02:11 lead updated by Gob Bluth: status Potential → Qualified · ev_…``"""
+def event_line(item: EventItem, *, standalone: bool = False) -> str:
+    """``14:02:11 lead updated by Gob Bluth: status Potential → Qualified · ev_…``. A standalone
+    line (outside day and lead headers) starts with the date and names the lead itself."""
     target = f" {item.object_id}" if item.object_id and item.object_id != item.lead_id else ""
+    if standalone and item.lead_id:
+        lead_name = f" {quote(item.lead_name, 40)}" if item.lead_name else ""
+        target += f" on {item.lead_id}{lead_name}" if target else f" {item.lead_id}{lead_name}"
     details = [part for part in (item.summary, changes_text(item.changes)) if part]
     if item.how:
         details.append(f"({item.how})")
     if item.data_withheld:
         details.append("[values withheld]")
+    if item.consolidated:
+        details.append("[consolidated: Close merged later changes into this event]")
     body = f": {'; '.join(details)}" if details else ""
-    return f"{item.at[11:19]} {item.object_type} {item.action}{target}{_actor_text(item)}{body} · {item.id}"
+    stamp = f"{item.at[:10]} {item.at[11:19]}" if standalone else item.at[11:19]
+    return f"{stamp} {item.object_type} {item.action}{target}{_actor_text(item)}{body} · {item.id}"
 
 
 def _lead_header(item: EventItem) -> str:
@@ -226,7 +239,7 @@ def render_detail(event: Event, names: NameBook, *, now: datetime) -> tuple[str,
         fact.label: value
         for fact, value in fact_values(event.object_type, payload, line_only=False, limit=120)
     }
-    facts.update(custom_values(payload, 80))
+    facts.update((names.field(key), value) for key, value in custom_values(payload, 80))
     method, path = event.meta.get("request_method"), event.meta.get("request_path")
     notes = []
     if item.data_withheld:

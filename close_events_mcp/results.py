@@ -12,9 +12,12 @@ from pydantic import BaseModel, Field
 
 
 class FieldChange(BaseModel):
-    field: str
-    before: str | None = Field(None, description="Old value as text; absent when Close withheld it.")
-    after: str | None = Field(None, description="New value as text; absent when Close withheld it.")
+    field: str = Field(description="The field; a custom field's name when known.")
+    key: str | None = Field(
+        default=None, description="Close's field key (custom.cf_…) when `field` is a name."
+    )
+    before: str | None = Field(default=None, description="Old value as text; absent when Close withheld it.")
+    after: str | None = Field(default=None, description="New value as text; absent when Close withheld it.")
 
 
 class EventItem(BaseModel):
@@ -25,20 +28,30 @@ class EventItem(BaseModel):
     object_id: str | None = None
     lead_id: str | None = None
     lead_name: str | None = None
-    user_id: str | None = Field(None, description="Who did it; absent for automatic changes.")
+    user_id: str | None = Field(default=None, description="Who did it; absent for automatic changes.")
     user_name: str | None = None
-    summary: str | None = Field(None, description="The object in a few words: name, subject, status, value.")
+    summary: str | None = Field(
+        default=None, description="The object in a few words: name, subject, status, value."
+    )
     changes: list[FieldChange] = Field(default_factory=list)
-    how: str | None = Field(None, description="Part of a lead merge, a bulk action or an import revert.")
-    via: str | None = Field(None, description="The API key or OAuth app that made the change.")
-    data_withheld: bool | None = Field(None, description="True when Close withheld the values (see notes).")
+    how: str | None = Field(
+        default=None, description="Part of a lead merge, a bulk action or an import revert."
+    )
+    via: str | None = Field(default=None, description="The API key or OAuth app that made the change.")
+    data_withheld: bool | None = Field(
+        default=None, description="True when Close withheld the values (see notes)."
+    )
+    consolidated: bool | None = Field(
+        default=None,
+        description="poll_events: delivered before with an earlier date; Close merged later changes into it.",
+    )
 
 
 class EventList(BaseModel):
     events: list[EventItem]
     count: int
     query: dict[str, str] = Field(description="The filters as applied, times in UTC.")
-    next_cursor: str | None = Field(None, description="Pass as cursor to get the next (older) page.")
+    next_cursor: str | None = Field(default=None, description="Pass as cursor to get the next (older) page.")
     notes: list[str] = Field(default_factory=list)
     users: dict[str, str] = Field(default_factory=dict, description="user_id → name for the actors listed.")
 
@@ -46,16 +59,62 @@ class EventList(BaseModel):
 class EventDetail(EventItem):
     description: str = Field(description="What happened, in one sentence.")
     request_id: str | None = None
-    request: str | None = Field(None, description="HTTP method and path of the request that caused it.")
+    request: str | None = Field(
+        default=None, description="HTTP method and path of the request that caused it."
+    )
     object_name: str | None = None
     facts: dict[str, str] = Field(default_factory=dict, description="Key fields of the object for its type.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class PollEvents(BaseModel):
+    events: list[EventItem] = Field(description="New events, oldest first.")
+    count: int
+    checkpoint: str = Field(description="Pass to the next poll_events call.")
+    more: bool = Field(description="More new events are waiting: poll again now.")
+    since: str = Field(description="Start of the window read (the last five minutes are always re-read).")
+    until: str
+
+
+class ActorCount(BaseModel):
+    actor: str = Field(description="user_… ID, 'API key api_…', or 'no user (automatic)'.")
+    name: str | None = None
+    count: int
+
+
+class LeadCount(BaseModel):
+    lead_id: str
+    name: str | None = None
+    count: int
+
+
+class NotableGroup(BaseModel):
+    kind: str
+    count: int = Field(description="How many events of this kind; the newest few are listed.")
+    events: list[EventItem]
+
+
+class EventDigest(BaseModel):
+    since: str
+    until: str
+    total: int = Field(description="Events counted (matching the filters) in the window read.")
+    lead_count: int = 0
+    by_type: dict[str, dict[str, int]] = Field(description="object_type → action → count.")
+    by_actor: list[ActorCount]
+    top_leads: list[LeadCount]
+    notable: list[NotableGroup]
+    complete: bool = Field(description="False when the scan budget cut the window short (see notes).")
+    scanned: int = Field(description="Events read from Close.")
+    pages: int
     notes: list[str] = Field(default_factory=list)
 
 
 class ActionInfo(BaseModel):
     name: str
     trigger: str | None = None
-    noise: str | None = Field(None, description="autosave or progress: fires often; prefer `quieter`.")
+    noise: str | None = Field(
+        default=None, description="autosave or progress: fires often; prefer `quieter`."
+    )
     quieter: list[str] = Field(default_factory=list)
 
 

@@ -85,10 +85,3 @@ def test_supported_combinations_are_the_documented_fifteen_plus_scripts_usage():
     assert not catalog.is_supported(frozenset({"action"}))
     assert not catalog.is_supported(frozenset({"action", "request_id"}))
     assert catalog.is_supported(frozenset({"lead_id", "user_id", "object_type", "action"}))
-
-
-def test_nearest_combinations_prefer_small_changes():
-    nearest = catalog.nearest_combinations(frozenset({"action", "request_id"}))
-    assert catalog.combo_label(nearest[0]) == "request_id"
-    nearest = catalog.nearest_combinations(frozenset({"action"}))
-    assert {catalog.combo_label(c) for c in nearest[:2]} == {"object_type+action", "object_id+action"}

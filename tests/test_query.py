@@ -7,9 +7,6 @@ import pytest
 from close_events_mcp.errors import ArgumentError
 from close_events_mcp.query import (
     EventFilters,
-    PageToken,
-    check_supported,
-    conflicting_filters,
     parse_action,
     parse_event_id,
     parse_filters,
@@ -17,6 +14,7 @@ from close_events_mcp.query import (
     parse_object_type,
     parse_time,
 )
+from close_events_mcp.tokens import PageToken, conflicting_filters
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -80,18 +78,6 @@ def test_object_types_and_actions_suggest_corrections():
         parse_action("sent", "lead")
 
 
-def test_unsupported_combination_names_nearest_supported():
-    filters = parse_filters(action="deleted", request_id="req_abc", now=NOW)
-    with pytest.raises(ArgumentError) as caught:
-        check_supported(filters)
-    message = str(caught.value)
-    assert "Close cannot filter events by action+request_id together" in message
-    assert "request_id (drop action)" in message
-    with pytest.raises(ArgumentError, match="by action alone"):
-        check_supported(parse_filters(action="created", now=NOW))
-    check_supported(parse_filters(object_type="lead", action="deleted", since="7d", now=NOW))
-
-
 def test_limit():
     assert parse_limit(None) == 50
     assert parse_limit(80) == 50
@@ -147,6 +133,9 @@ def test_a_token_with_an_invalid_query_is_refused_even_if_well_formed():
 
 def test_filters_passed_with_a_cursor_must_agree():
     token = PageToken(parse_filters(object_type="lead", action="deleted", now=NOW), "abc", 50)
-    assert conflicting_filters(token, parse_filters(object_type="lead", now=NOW)) == []
-    assert conflicting_filters(token, parse_filters(object_type="contact", now=NOW)) == ["object_type"]
-    assert conflicting_filters(token, parse_filters(since="1h", now=NOW)) == []
+    assert conflicting_filters(token.filters, parse_filters(object_type="lead", now=NOW)) == []
+    assert conflicting_filters(token.filters, parse_filters(object_type="contact", now=NOW)) == [
+        "object_type"
+    ]
+    assert conflicting_filters(token.filters, parse_filters(since="1h", now=NOW)) == []
+    assert conflicting_filters(token.filters, parse_filters(exclude_noisy=True, now=NOW)) == ["exclude_noisy"]

@@ -110,7 +110,6 @@ async def test_cursor_continues_the_query_alone(client):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"action": "deleted"}, "Close cannot filter events by action alone. Nearest supported"),
         ({"object_type": "leads"}, "is not a Close event type. Did you mean lead"),
         ({"object_type": "lead", "action": "sent"}, "lead events have: created, updated, deleted, merged"),
         ({"lead_id": "lead_abc/../../me"}, "lead_id must be a lead ID"),

@@ -1,19 +1,25 @@
 """The emulator as an ASGI app: Close's auth, routes, errors, rate limits, and injectable faults.
 
 Routes (under ``/api/v1``): ``GET /event/``, ``GET /event/{id}/``, ``GET /me/``, ``GET /user/``.
-Serve it in-process with ``httpx.ASGITransport`` or on a loopback port with uvicorn.
+Serve it in-process with ``httpx.ASGITransport`` or on a loopback port with uvicorn. The faults
+that live on the wire (connection resets, a slow drip, an oversized body) mean what they say only
+on a socket: in-process, a reset raises ``ConnectionResetError`` into the caller, and httpx's ASGI
+transport collects a dripped or oversized body whole before handing it over.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import math
 import re
+import socket
+import struct
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,7 +38,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 PREFIX = "/api/v1"
 _EVENT_PATH = re.compile(r"/event/([^/]+)/")
+_CUSTOM_FIELD_PATH = re.compile(r"/custom_field/(lead|contact|opportunity|activity|shared)/")
 RateLimitStyle = Literal["ratelimit", "retry-after", "body", "none"]
+ResetStyle = Literal["before", "during", "close"]
+Delivery = Literal["whole", "hang", "reset", "cut", "drip", "oversized"]
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
@@ -59,8 +68,26 @@ class Faults:
     """The next N responses are 200 with a body that is not JSON (an HTML error page)."""
     truncated: int = 0
     """The next N responses are 200 with JSON cut off half way."""
+    garbled: int = 0
+    """The next N responses are 200 declaring ``Content-Encoding: gzip`` over bytes that are not gzip."""
     hang: int = 0
-    """The next N requests never get an answer."""
+    """The next N requests never get an answer (the emulator waits until the client goes away)."""
+    reset: int = 0
+    """The next N requests have their connection dropped instead of a complete answer."""
+    reset_style: ResetStyle = "before"
+    """``before``: a TCP reset before one byte of the answer; ``during``: the status, the headers (with
+    the full Content-Length) and half the body, then a reset; ``close``: the same half answer, then an
+    orderly close, so the body ends short of its Content-Length."""
+    drip: int = 0
+    """The next N responses trickle out ``drip_bytes`` at a time, ``drip_pause`` seconds apart."""
+    drip_bytes: int = 16
+    drip_pause: float = 0.25
+    oversized: int = 0
+    """The next N responses that would be 200 are a JSON object of ``oversized_bytes`` instead,
+    generated while it is sent (the emulator never holds it), until the client hangs up."""
+    oversized_bytes: int = 256 * 1024 * 1024
+    oversized_declared: bool = True
+    """Whether the oversized body announces its size in Content-Length, or comes chunked without it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,26 +132,61 @@ class SandboxApp:
         method = scope["method"]
         path = scope["path"]
         params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        status, headers, body = await self._handle(
+        (status, headers, body), delivery = await self._handle(
             method, path, dict(params), _header(scope, b"authorization")
         )
+        if delivery == "oversized":
+            status, headers = 200, _oversized_headers(self.faults)
         self.requests.append(
             RequestRecord(method, path, tuple(params), status, _header(scope, b"user-agent"))
         )
-        if body is None:
-            await anyio.sleep_forever()
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        start = {"type": "http.response.start", "status": status, "headers": headers}
+        if delivery == "whole":
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+        elif delivery == "hang":
+            await _client_gone(receive)
+        elif delivery == "reset":
+            await _drop(receive, send, reset=True)
+        elif delivery == "cut":
+            await send(start)
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            await anyio.sleep(0.05)  # let the client read the status and part of the body first
+            await _drop(receive, send, reset=self.faults.reset_style == "during")
+        elif delivery == "drip":
+            size = max(self.faults.drip_bytes, 1)
+            chunks = (body[i : i + size] for i in range(0, len(body), size))
+            await _stream(receive, send, start, chunks, self.faults.drip_pause)
+        else:
+            await _stream(receive, send, start, _oversized_body(self.faults.oversized_bytes), 0.0)
 
     async def _handle(
         self, method: str, path: str, params: dict[str, str], authorization: str | None
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes | None]:
+    ) -> tuple[Response, Delivery]:
+        """The answer, and how it goes on the wire (the faults that live there)."""
         faults = self.faults
         if faults.latency:
             await anyio.sleep(faults.latency)
         if faults.hang > 0:
             faults.hang -= 1
-            return 0, [], None
+            return (0, [], b""), "hang"
+        if faults.reset > 0 and faults.reset_style == "before":
+            faults.reset -= 1
+            return (0, [], b""), "reset"
+        response = self._answer(method, path, params, authorization)
+        if faults.oversized > 0 and response[0] == 200:
+            faults.oversized -= 1
+            return response, "oversized"
+        if faults.reset > 0:
+            faults.reset -= 1
+            return response, "cut"
+        if faults.drip > 0:
+            faults.drip -= 1
+            return response, "drip"
+        return response, "whole"
+
+    def _answer(self, method: str, path: str, params: dict[str, str], authorization: str | None) -> Response:
+        faults = self.faults
         principal = self._authenticate(authorization)
         if principal is None:
             return _json(401, {"error": "Unauthorized: the API key or access token is invalid."})
@@ -149,6 +211,9 @@ class SandboxApp:
         if faults.truncated > 0 and status == 200:
             faults.truncated -= 1
             return 200, [(b"content-type", b"application/json")], body[: len(body) // 2]
+        if faults.garbled > 0 and status == 200:
+            faults.garbled -= 1
+            return 200, [(b"content-type", b"application/json"), (b"content-encoding", b"gzip")], body
         return status, headers, body
 
     def _route(self, method: str, path: str, params: dict[str, str], principal: Principal) -> Response:
@@ -170,6 +235,10 @@ class SandboxApp:
             return _json(200, self._me(principal))
         if route == "/user/":
             return self._list_users(params)
+        fields = _CUSTOM_FIELD_PATH.fullmatch(route)
+        if fields:
+            data = self.org.custom_fields.get(f"custom_fields.{fields.group(1)}", [])
+            return _json(200, {"data": data, "has_more": False})
         return _json(404, {"error": "Not found."})
 
     def _list_events(self, params: dict[str, str], is_admin: bool) -> Response:
@@ -281,6 +350,70 @@ def _json(status: int, payload: object) -> Response:
         [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         body,
     )
+
+
+_PAD = b"x" * 65536
+
+
+def _oversized_headers(faults: Faults) -> list[tuple[bytes, bytes]]:
+    headers = [(b"content-type", b"application/json")]
+    if faults.oversized_declared:
+        headers.append((b"content-length", str(max(faults.oversized_bytes, 16)).encode()))
+    return headers
+
+
+def _oversized_body(size: int) -> Iterator[bytes]:
+    """``{"data":[],"pad":"xxx…"}`` of exactly ``size`` bytes (at least 16), 64 KiB at a time."""
+    head, tail = b'{"data":[],"pad":"', b'"}'
+    yield head
+    left = max(size, 16) - len(head) - len(tail)
+    while left > 0:
+        chunk = _PAD[: min(left, len(_PAD))]
+        left -= len(chunk)
+        yield chunk
+    yield tail
+
+
+async def _client_gone(receive: Receive) -> None:
+    """Wait until the client disconnects (the request itself is the first message)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _stream(
+    receive: Receive, send: Send, start: Message, chunks: Iterator[bytes], pause: float
+) -> None:
+    """Send the body chunk by chunk, ``pause`` seconds apart; stop as soon as the client goes away."""
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            await _client_gone(receive)
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        await send(start)
+        for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if pause:
+                await anyio.sleep(pause)
+        await send({"type": "http.response.body", "body": b""})
+        group.cancel_scope.cancel()
+
+
+async def _drop(receive: Receive, send: Send, *, reset: bool) -> None:
+    """Drop the connection: with a TCP reset, or an orderly close. ASGI has no message for either, so
+    this reaches uvicorn's transport through ``send`` (its bound method); off a socket, it raises."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if not isinstance(transport, asyncio.Transport):
+        raise ConnectionResetError("the emulator's reset fault needs a socket (serve it with uvicorn)")
+    sock = transport.get_extra_info("socket")
+    if reset and sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    if reset:
+        transport.abort()
+    else:
+        transport.close()
+    await _client_gone(receive)  # uvicorn has seen the connection go: it adds no 500 or log line
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -175,6 +175,10 @@ class EventLog:
 
     # --- changes ---------------------------------------------------------------------------
 
+    def current(self, object_type: str) -> list[JSONDict]:
+        """The objects of one type as they stand now."""
+        return [self._objects[i] for i, kind in self._types.items() if kind == object_type]
+
     def put(self, object_type: str, obj: JSONDict) -> JSONDict:
         """Store an object without an event (it predates the story, or an event follows)."""
         object_id = obj["id"]

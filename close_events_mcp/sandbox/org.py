@@ -31,3 +31,6 @@ class DemoOrg:
     landmarks: dict[str, str] = field(default_factory=dict)
     """Well-known IDs of the story (e.g. ``"lead:Sitwell Enterprises"``, ``"bulk_delete"``),
     for tests and docs that need to point at something specific."""
+    custom_fields: dict[str, list[JSONDict]] = field(default_factory=dict)
+    """Current custom field definitions by event object type (``custom_fields.lead``, …), as
+    ``GET /custom_field/<kind>/`` returns them."""

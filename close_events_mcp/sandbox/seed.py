@@ -33,6 +33,9 @@ DEMO_MEMBER_API_KEY: Final[str] = "api_demo_member_000000000000000"
 DEMO_OAUTH_TOKEN: Final[str] = "oauth_demo_lucille_000000000000"
 """An OAuth access token of Lucille Bluth, an admin."""
 
+CUSTOM_FIELD_TYPES: Final = tuple(
+    f"custom_fields.{kind}" for kind in ("lead", "contact", "opportunity", "activity", "shared")
+)
 CREDENTIALS: Final = ((DEMO_API_KEY, "Gob"), (DEMO_MEMBER_API_KEY, "Maeby"), (DEMO_OAUTH_TOKEN, "Lucille"))
 
 
@@ -81,7 +84,10 @@ def assemble(story: Story) -> DemoOrg:
     }
     story.marks["api_key:Zapier"] = story.zapier_key
     story.marks["oauth_client"] = story.oauth_client
-    return DemoOrg(dict(story.org), users, memberships, credentials, story.log.events, story.marks)
+    custom_fields = {kind: story.log.current(kind) for kind in CUSTOM_FIELD_TYPES}
+    return DemoOrg(
+        dict(story.org), users, memberships, credentials, story.log.events, story.marks, custom_fields
+    )
 
 
 def last_hour(story: Story) -> None:

@@ -1,0 +1,90 @@
+"""Filters Close cannot apply: unsupported combinations, changed_field, exclude_noisy.
+
+Close is asked for the most selective filter combination it supports within what was asked
+(plus the time window); the rest is checked here, event by event, within the scan budget.
+Nothing Close does not support is ever sent to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from close_events_mcp import catalog
+from close_events_mcp.event import Event
+from close_events_mcp.query import EventFilters
+
+AUTOSAVES = frozenset(
+    (entry.name, action.name)
+    for entry in catalog.OBJECT_TYPES
+    for action in entry.actions
+    if action.noise == "autosave"
+)
+_SELECTIVITY = {"request_id": 32, "object_id": 16, "lead_id": 8, "user_id": 4, "object_type": 2, "action": 1}
+_FIELD_SUFFIXES = ("", "_id", "_label", "_name", "_formatted")
+
+
+def _sent_to_close(asked: frozenset[str]) -> frozenset[str]:
+    if catalog.is_supported(asked):
+        return asked
+    candidates = [c for c in catalog.SUPPORTED_COMBINATIONS if c <= asked]
+    return max(candidates, key=lambda c: (sum(_SELECTIVITY[name] for name in c), catalog.combo_label(c)))
+
+
+@dataclass(frozen=True, slots=True)
+class FilterPlan:
+    close: EventFilters
+    """What Close is asked: a supported combination, and the time window."""
+    local: dict[str, str]
+    """Close filters checked on our side because Close cannot combine them."""
+    changed_field: str | None
+    exclude_noisy: bool
+
+    @property
+    def is_local(self) -> bool:
+        return bool(self.local or self.changed_field or self.exclude_noisy)
+
+    def matches(self, event: Event) -> bool:
+        for name, value in self.local.items():
+            actual = getattr(event, name)
+            if name == "object_type":
+                actual = catalog.LEGACY_NAMES.get(actual, actual)
+            if actual != value:
+                return False
+        if (
+            self.exclude_noisy
+            and (catalog.LEGACY_NAMES.get(event.object_type, event.object_type), event.action) in AUTOSAVES
+        ):
+            return False
+        if self.changed_field:
+            wanted = {self.changed_field + suffix for suffix in _FIELD_SUFFIXES}
+            if not wanted & set(event.changed_fields):
+                return False
+        return True
+
+    def note(self) -> str | None:
+        """What the model should know about how the filters were applied."""
+        if not self.is_local:
+            return None
+        checked = [f"{name}={value}" for name, value in self.local.items()]
+        if self.changed_field:
+            checked.append(f"changed_field={self.changed_field}")
+        if self.exclude_noisy:
+            checked.append("exclude_noisy")
+        asked = catalog.combo_label(self.close.names) if self.close.names else "no filter"
+        return f"Close was asked for {asked} (and the time window); {', '.join(checked)} checked here."
+
+
+def plan_filters(filters: EventFilters) -> FilterPlan:
+    asked = filters.names
+    extra: dict[str, str] = {}
+    if filters.object_id and filters.object_id.startswith("lead_") and not filters.lead_id:
+        # A lead's own events are a subset of its lead_id events, which Close can filter alone.
+        extra["lead_id"] = filters.object_id
+    sent = _sent_to_close(asked | extra.keys())
+    local: dict[str, str] = {
+        name: getattr(filters, name) for name in catalog.FILTER_NAMES if name in asked - sent
+    }
+    overrides: dict[str, str | None] = {name: None for name in local}
+    overrides |= {name: value for name, value in extra.items() if name in sent}
+    close = replace(filters, changed_field=None, exclude_noisy=False, **overrides)  # type: ignore[arg-type]
+    return FilterPlan(close, local, filters.changed_field, filters.exclude_noisy)

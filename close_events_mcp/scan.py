@@ -1,0 +1,278 @@
+"""The scan engine: every event of a query over a time window, fast and within a budget.
+
+Close pages 50 events at a time, newest first, one cursor after the other. To go faster the
+window is cut into time slices (``date_updated__gte``/``__lt``) walked concurrently, all
+requests sharing the client's rate-limit gate. Each slice feeds its own sink, so results stay
+exact per slice; the caller gets the sinks of the contiguous stretch of the window that was
+fully read, newest first (or oldest first), and where that stretch ends.
+
+Slice boundaries lose and duplicate nothing: a page's events at its oldest timestamp are held
+back until the next page shows no more events share that microsecond, so a slice that stops
+early has read exactly the events *after* that instant, and the next query can start there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Generic, Literal, Protocol, TypeVar
+
+import anyio
+
+from close_events_mcp.close_api import CloseClient
+from close_events_mcp.event import Event
+from close_events_mcp.query import MAX_PAGE, EventFilters
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+Order = Literal["newest", "oldest"]
+OnPage = Callable[[int, int], Awaitable[None]]
+"""Called after every page with (pages read, events read) so far."""
+
+
+def micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICRO
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + value * _MICRO
+
+
+class Sink(Protocol):
+    def add(self, event: Event) -> None: ...
+
+    @property
+    def satisfied(self) -> bool:
+        """True once this slice has all the caller needs (its walk may then stop early)."""
+        ...
+
+
+S = TypeVar("S", bound=Sink)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanLimits:
+    max_events: int = 5000
+    max_pages: int = 200
+    concurrency: int = 4
+    time_share: float = 0.8
+    """Stop reading once this share of the call's remaining time is spent, so what was read
+    can still be reported (with where to continue) before the call's hard deadline."""
+
+
+@dataclass(slots=True)
+class Slice(Generic[S]):
+    start: int
+    """Oldest microsecond included."""
+    end: int
+    """Newest microsecond excluded."""
+    sink: S
+    done: bool = False
+    """The whole slice was read."""
+    reached: int | None = None
+    """When not done: every event at or after this microsecond (and before ``end``) was read."""
+
+
+@dataclass(slots=True)
+class ScanResult(Generic[S]):
+    slices: list[Slice[S]]
+    """The contiguous stretch that was read, in the order asked for; the last may be partial."""
+    complete: bool
+    """The whole window was read."""
+    covered_from: int
+    """Newest-first scans: every event in [covered_from, until) was read."""
+    covered_to: int
+    """Oldest-first scans: every event in [since, covered_to) was read."""
+    events: int
+    pages: int
+    cut_by: str | None = None
+    """What stopped the scan early: "events" or "pages" (the budget), "time", or None."""
+
+    @property
+    def sinks(self) -> list[S]:
+        return [s.sink for s in self.slices]
+
+
+@dataclass(slots=True)
+class _Progress:
+    events: int = 0
+    pages: int = 0
+    cut_by: str | None = None
+    stop: anyio.Event = field(default_factory=anyio.Event)
+
+
+class Scanner(Generic[S]):
+    """One scan: ``await Scanner(...).run()``."""
+
+    def __init__(
+        self,
+        client: CloseClient,
+        filters: EventFilters,
+        make_sink: Callable[[], S],
+        *,
+        since: datetime,
+        until: datetime,
+        limits: ScanLimits,
+        order: Order = "newest",
+        on_page: OnPage | None = None,
+    ) -> None:
+        self._client = client
+        self._base = {k: v for k, v in filters.to_params().items() if not k.startswith("date_updated")}
+        self._make_sink = make_sink
+        self._since, self._until = micros(since), micros(until)
+        self._limits = limits
+        self._order = order
+        self._on_page = on_page
+        self._progress = _Progress()
+        self._slices: list[Slice[S]] = []
+        self._soft_deadline = math.inf
+
+    async def run(self) -> ScanResult[S]:
+        if self._since >= self._until:
+            return self._result()
+        now, deadline = anyio.current_time(), anyio.current_effective_deadline()
+        if math.isfinite(deadline):
+            self._soft_deadline = now + (deadline - now) * self._limits.time_share
+        first = Slice(self._since, self._until, self._make_sink())
+        self._slices.append(first)
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._watch_stop, group.cancel_scope)
+            remaining = await self._walk(first, first_page_only=True)
+            if remaining is not None and not self._progress.stop.is_set():
+                self._split(remaining, first)
+                await self._walk_all()
+            group.cancel_scope.cancel()
+        return self._result()
+
+    async def _watch_stop(self, scope: anyio.CancelScope) -> None:
+        await self._progress.stop.wait()
+        scope.cancel()
+
+    def _split(self, rest_end: int, first: Slice[S]) -> None:
+        """After the first page: the newest slice is read down to ``rest_end``; cut the rest into
+        slices sized from the density seen so far."""
+        first.start = rest_end
+        first.done = True
+        first.reached = None
+        seen_span = max(self._until - rest_end, 1)
+        rest_span = rest_end - self._since
+        estimated_pages = rest_span / seen_span  # the first page held a full page of events
+        count = max(1, min(math.ceil(estimated_pages / 2), self._limits.concurrency * 4))
+        step = rest_span / count
+        bounds = [self._since + round(step * i) for i in range(count)] + [rest_end]
+        for low, high in itertools.pairwise(bounds):
+            if high > low:
+                self._slices.append(Slice(low, high, self._make_sink()))
+
+    async def _walk_all(self) -> None:
+        pending = sorted(self._slices[1:], key=lambda s: s.start, reverse=self._order == "newest")
+        queue = iter(pending)
+
+        async def worker() -> None:
+            for piece in queue:
+                if self._progress.stop.is_set():
+                    return
+                await self._walk(piece)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(min(self._limits.concurrency, len(pending))):
+                group.start_soon(worker)
+
+    async def _walk(self, piece: Slice[S], *, first_page_only: bool = False) -> int | None:
+        """Read one slice newest first. For the window's first page only, returns where the
+        rest of the window ends (None when that page was all there is)."""
+        cursor: str | None = None
+        held: list[Event] = []
+        while True:
+            params = {
+                **self._base,
+                "date_updated__gte": _iso(from_micros(piece.start)),
+                "date_updated__lt": _iso(from_micros(piece.end)),
+                "_limit": str(MAX_PAGE),
+            }
+            if cursor:
+                params["_cursor"] = cursor
+            page = await self._client.list_events(params)
+            events = [Event.from_close(raw) for raw in page["data"] if isinstance(raw, dict)]
+            next_cursor = page.get("cursor_next")
+            cursor = next_cursor if isinstance(next_cursor, str) and next_cursor and events else None
+            batch = held + events
+            if cursor:
+                # The next page may hold more events of this page's oldest microsecond: keep
+                # those back until it is read, so a stop here leaves no half-read instant.
+                oldest = micros(events[-1].date_updated)
+                held = [e for e in batch if micros(e.date_updated) == oldest]
+                batch = [e for e in batch if micros(e.date_updated) > oldest]
+                piece.reached = oldest + 1
+            for event in batch:
+                piece.sink.add(event)
+            await self._count(len(events))
+            if cursor is None:
+                piece.done, piece.reached = True, None
+                return None
+            if first_page_only:
+                return piece.reached
+            if piece.sink.satisfied or self._progress.stop.is_set():
+                return None
+
+    async def _count(self, events: int) -> None:
+        progress = self._progress
+        progress.pages += 1
+        progress.events += events
+        if self._on_page is not None:
+            await self._on_page(progress.pages, progress.events)
+        if progress.events >= self._limits.max_events:
+            progress.cut_by = progress.cut_by or "events"
+        elif progress.pages >= self._limits.max_pages:
+            progress.cut_by = progress.cut_by or "pages"
+        elif anyio.current_time() >= self._soft_deadline:
+            progress.cut_by = progress.cut_by or "time"
+        if progress.cut_by or self._prefix_satisfied():
+            progress.stop.set()
+
+    def _ordered(self) -> list[Slice[S]]:
+        return sorted(self._slices, key=lambda s: s.start, reverse=self._order == "newest")
+
+    def _prefix(self) -> list[Slice[S]]:
+        prefix: list[Slice[S]] = []
+        for piece in self._ordered():
+            if piece.done:
+                prefix.append(piece)
+                continue
+            if self._order == "newest" and piece.reached is not None:
+                prefix.append(piece)
+            break
+        return prefix
+
+    def _prefix_satisfied(self) -> bool:
+        return any(piece.sink.satisfied for piece in self._prefix())
+
+    def _result(self) -> ScanResult[S]:
+        prefix = self._prefix()
+        complete = len(prefix) == len(self._slices) and all(p.done for p in prefix)
+        if self._order == "newest":
+            last = prefix[-1] if prefix else None
+            if last is None:
+                covered_from = self._until
+            else:
+                covered_from = last.start if last.done else (last.reached or last.end)
+            covered_to = self._until
+        else:
+            covered_from = self._since
+            covered_to = prefix[-1].end if prefix else self._since
+        return ScanResult(
+            slices=prefix,
+            complete=complete,
+            covered_from=self._since if complete else covered_from,
+            covered_to=self._until if complete else covered_to,
+            events=self._progress.events,
+            pages=self._progress.pages,
+            cut_by=None if complete else self._progress.cut_by,
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -1,0 +1,328 @@
+"""The tools. Each stays thin: parse the arguments, call Close (or scan), render.
+
+All are registered through ``read_only``, which sets the annotations every tool here shares:
+read-only, not destructive, idempotent, open-world (they read a live CRM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from close_events_mcp import catalog
+from close_events_mcp.describe import describe_catalog
+from close_events_mcp.digest import Tally, build_digest, combine, digest_text
+from close_events_mcp.errors import ArgumentError, NotFound
+from close_events_mcp.event import Event, format_timestamp
+from close_events_mcp.filtering import plan_filters
+from close_events_mcp.listing import list_page
+from close_events_mcp.poll import MAX_POLL, poll
+from close_events_mcp.query import EventFilters, parse_event_id, parse_filters, parse_object_type
+from close_events_mcp.render import event_item, event_line, render_detail, render_list
+from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
+from close_events_mcp.scan import Scanner, from_micros
+from close_events_mcp.server import AppState, progress_to, state_of, text_result, tool_errors
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+Ctx = Context[AppState, Any]
+
+ObjectTypeArg = Annotated[
+    str | None,
+    Field(description="Event object type, e.g. lead, contact, opportunity, activity.email, task.lead."),
+]
+ActionArg = Annotated[str | None, Field(description="Action, e.g. created, updated, deleted, merged, sent.")]
+ObjectIdArg = Annotated[
+    str | None, Field(description="Events of this one object only (e.g. acti_…, oppo_…).")
+]
+LeadIdArg = Annotated[
+    str | None, Field(description="Events of this lead and its contacts, activities, opportunities, tasks.")
+]
+UserIdArg = Annotated[str | None, Field(description="Events caused by this user (user_…).")]
+RequestIdArg = Annotated[str | None, Field(description="Everything one API request did (req_…).")]
+SinceArg = Annotated[
+    str | None,
+    Field(description="Window start: ISO date/datetime (UTC if no offset), or back from now: 90m, 24h, 7d."),
+]
+UntilArg = Annotated[str | None, Field(description="End of the window (exclusive), same formats as since.")]
+ChangedFieldArg = Annotated[
+    str | None,
+    Field(
+        description="Only updates changing this field: status_label, custom.cf_… or a custom field's name."
+    ),
+]
+ExcludeNoisyArg = Annotated[
+    bool, Field(description="Drop the autosave updates of emails, calls, SMS and notes (many per edit).")
+]
+LimitArg = Annotated[int | None, Field(description="Events per page, 1–50 (default 50).", ge=1)]
+CursorArg = Annotated[
+    str | None,
+    Field(description="next_cursor from a previous list_events answer; alone it continues that query."),
+]
+
+
+async def _filters(state: AppState, now: datetime, **arguments: Any) -> EventFilters:
+    """Validated filters, with a custom field named by its name resolved to its key."""
+    filters = parse_filters(now=now, **arguments)
+    wanted = filters.changed_field
+    if wanted and not wanted.startswith("custom."):
+        await state.names.directory.load_fields(state.client)
+        field_id = state.names.directory.field_id(wanted)
+        if field_id:
+            filters = replace(filters, changed_field=f"custom.{field_id}")
+    return filters
+
+
+def register(server: MCPServer[AppState]) -> None:
+    def read_only(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return server.tool(title=title, annotations=READ_ONLY.model_copy(update={"title": title}))
+
+    @read_only("List Close events")
+    async def list_events(
+        ctx: Ctx,
+        object_type: ObjectTypeArg = None,
+        action: ActionArg = None,
+        object_id: ObjectIdArg = None,
+        lead_id: LeadIdArg = None,
+        user_id: UserIdArg = None,
+        request_id: RequestIdArg = None,
+        since: SinceArg = None,
+        until: UntilArg = None,
+        changed_field: ChangedFieldArg = None,
+        exclude_noisy: ExcludeNoisyArg = False,
+        limit: LimitArg = None,
+        cursor: CursorArg = None,
+    ) -> Annotated[CallToolResult, EventList]:
+        """Find events in Close's Event Log (last 30 days), newest first, one line each: what happened to
+        which object on which lead, who did it, what changed from → to, and how (merge, bulk action, import
+        revert, API key).
+
+        Use it for "who deleted/changed X?", "what happened on this lead?", "what did this user or
+        integration do today?", "how did this custom field change?". Close filters some combinations
+        itself (e.g. object_type+action, lead_id alone, user_id+object_type); for any other combination,
+        and for changed_field and exclude_noisy, the server scans the window and checks them itself, within
+        a budget, and says so. Follow next_cursor for more; get_event shows one event in full."""
+        state = state_of(ctx)
+        with tool_errors(state.settings.call_timeout):
+            now = state.clock()
+            filters = await _filters(
+                state, now, object_type=object_type, action=action, object_id=object_id, lead_id=lead_id,
+                user_id=user_id, request_id=request_id, since=since, until=until,
+                changed_field=changed_field, exclude_noisy=exclude_noisy,
+            )  # fmt: skip
+            page = await list_page(
+                state.client, filters, limit=limit, cursor=cursor, now=now, limits=state.limits(),
+                on_page=progress_to(ctx),
+            )  # fmt: skip
+            await state.learn_names(page.events)
+            text, result = render_list(
+                page.events,
+                state.names,
+                page.filters,
+                now=now,
+                next_cursor=page.next_cursor,
+                notes=page.notes,
+            )
+        return text_result(text, result)
+
+    @read_only("Get one Close event")
+    async def get_event(
+        ctx: Ctx,
+        event_id: Annotated[str, Field(description="The event's ID: ev_ followed by letters and digits.")],
+    ) -> Annotated[CallToolResult, EventDetail]:
+        """Show one event in full: what happened in words, who did it and through what (API key, OAuth app),
+        the request that caused it, how (merged into / from which lead, bulk action, import revert), every
+        changed field before → after, and the object's key fields. Use it after list_events, with an event
+        ID from there."""
+        state = state_of(ctx)
+        with tool_errors(state.settings.call_timeout):
+            text, result = await _event_detail(state, event_id)
+        return text_result(text, result)
+
+    @read_only("Summarize Close events")
+    async def summarize_events(
+        ctx: Ctx,
+        since: Annotated[
+            str | None, Field(description="Window start (default 24h): ISO date/datetime, or 90m, 24h, 7d.")
+        ] = None,
+        until: UntilArg = None,
+        object_type: ObjectTypeArg = None,
+        action: ActionArg = None,
+        object_id: ObjectIdArg = None,
+        lead_id: Annotated[
+            str | None, Field(description="One lead's story: that lead and everything on it.")
+        ] = None,
+        user_id: UserIdArg = None,
+        request_id: RequestIdArg = None,
+        changed_field: ChangedFieldArg = None,
+        exclude_noisy: ExcludeNoisyArg = False,
+        max_events: Annotated[
+            int | None,
+            Field(description="Read at most this many events (default: the server's budget).", ge=50),
+        ] = None,
+    ) -> Annotated[CallToolResult, EventDigest]:
+        """A digest of a time window (default the last 24 hours) in one call, however many events it holds:
+        counts by object type and action, by user, the busiest leads with names, and the events worth
+        reading in full (deletions and how, merges, opportunities won or lost, lead status changes,
+        custom field changes, bulk actions and imports). Use it for "what happened today / this week",
+        one lead's story (lead_id), or a user's day (user_id). Takes any list_events filter."""
+        state = state_of(ctx)
+        with tool_errors(state.settings.call_timeout):
+            now = state.clock()
+            filters = await _filters(
+                state, now, object_type=object_type, action=action, object_id=object_id, lead_id=lead_id,
+                user_id=user_id, request_id=request_id, since=since or "24h", until=until,
+                changed_field=changed_field, exclude_noisy=exclude_noisy,
+            )  # fmt: skip
+            text, result = await _digest(state, filters, now, max_events, ctx)
+        return text_result(text, result)
+
+    @read_only("Poll new Close events")
+    async def poll_events(
+        ctx: Ctx,
+        checkpoint: Annotated[
+            str | None,
+            Field(description="The checkpoint from the previous poll_events answer; omit on the first call."),
+        ] = None,
+        since: Annotated[
+            str | None, Field(description="First call only: start here (default: now, so only new events).")
+        ] = None,
+        object_type: ObjectTypeArg = None,
+        action: ActionArg = None,
+        object_id: ObjectIdArg = None,
+        lead_id: LeadIdArg = None,
+        user_id: UserIdArg = None,
+        request_id: RequestIdArg = None,
+        changed_field: ChangedFieldArg = None,
+        exclude_noisy: ExcludeNoisyArg = False,
+        limit: Annotated[
+            int | None, Field(description=f"Most events per call, 1–{MAX_POLL} (default 100).", ge=1)
+        ] = None,
+    ) -> Annotated[CallToolResult, PollEvents]:
+        """The events that are new since the last call, oldest first, and a new checkpoint to pass next time.
+        Use it in unattended workflows ("what is new since my last run?"). Nothing is missed or repeated:
+        the latest five minutes are re-read and de-duplicated (Close can show events late or merge recent
+        ones), and an event Close later
+        consolidated is delivered again, marked. The checkpoint is self-contained (no server state), so
+        any replica can serve the next call. Filters are those of list_events; keep them the same."""
+        state = state_of(ctx)
+        with tool_errors(state.settings.call_timeout):
+            now = state.clock()
+            if checkpoint and since:
+                raise ArgumentError(
+                    "since is only for the first poll; the checkpoint already says where to go on."
+                )
+            filters = await _filters(
+                state, now, object_type=object_type, action=action, object_id=object_id, lead_id=lead_id,
+                user_id=user_id, request_id=request_id, since=since, changed_field=changed_field,
+                exclude_noisy=exclude_noisy,
+            )  # fmt: skip
+            text, result = await _poll(state, filters, checkpoint, min(limit or 100, MAX_POLL), now, ctx)
+        return text_result(text, result)
+
+    @read_only("Describe Close event types")
+    async def describe_event_types(
+        ctx: Ctx,
+        object_type: Annotated[
+            str | None, Field(description="One object type to explain in detail; omit for the index of all.")
+        ] = None,
+    ) -> Annotated[CallToolResult, EventTypeCatalog]:
+        """The catalog of Close event types: every object type with its actions (which are noisy autosave or
+        progress updates, and the quieter ones to use instead), the filter combinations Close supports,
+        the 30-day retention and who sees event data. Use it before filtering by a type or action you are
+        unsure of; pass object_type for what triggers each of its actions. Needs no Close credential."""
+        with tool_errors(state_of(ctx).settings.call_timeout):
+            text, result = describe_catalog(parse_object_type(object_type))
+        return text_result(text, result)
+
+
+async def _event_detail(state: AppState, event_id: str) -> tuple[str, EventDetail]:
+    event_id = parse_event_id(event_id)
+    try:
+        raw = await state.client.get_event(event_id)
+    except NotFound:
+        raise ArgumentError(
+            f"No event {event_id}: it does not exist in this organization, or it is older than "
+            f"Close's {catalog.RETENTION_DAYS}-day retention. list_events finds current event IDs."
+        ) from None
+    event = Event.from_close(raw)
+    await state.learn_names([event], payload_fields=True)
+    return render_detail(event, state.names, now=state.clock())
+
+
+async def _digest(
+    state: AppState, filters: EventFilters, now: datetime, max_events: int | None, ctx: Ctx
+) -> tuple[str, EventDigest]:
+    plan = plan_filters(filters)
+    since = filters.since or now - timedelta(days=1)
+    until = filters.until or now
+    result = await Scanner(
+        state.client,
+        plan.close,
+        lambda: Tally(accept=plan.matches, on_event=state.names.learn),
+        since=since,
+        until=until,
+        limits=state.limits(max_events),
+        on_page=progress_to(ctx),
+    ).run()
+    tally = combine(result.sinks)
+    notable = [entry[2] for entries in tally.notable.values() for entry in entries]
+    await state.learn_names(notable)
+    if any(key.startswith("user_") and not state.names.user(key) for key in tally.by_actor):
+        await state.names.directory.load_users(state.client)
+    covered_since = since if result.complete else from_micros(result.covered_from)
+    digest = build_digest(tally, state.names, result, since=covered_since, until=until, now=now)
+    if note := plan.note():
+        digest.notes.append(note)
+    if not result.complete:
+        rest = from_micros(result.covered_from).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        digest.notes.append(
+            f"The scan budget stopped after {result.events} events: this digest covers "
+            f"{format_timestamp(covered_since)} → {format_timestamp(until)} only. For the earlier part call "
+            f"summarize_events with since={format_timestamp(since)} until={rest} (and the same filters)."
+        )
+    return digest_text(digest), digest
+
+
+async def _poll(
+    state: AppState, filters: EventFilters, checkpoint: str | None, limit: int, now: datetime, ctx: Ctx
+) -> tuple[str, PollEvents]:
+    outcome = await poll(
+        state.client, filters, checkpoint=checkpoint, limit=limit, now=now, limits=state.limits(),
+        on_page=progress_to(ctx),
+    )  # fmt: skip
+    events = [event for event, _ in outcome.delivered]
+    await state.learn_names(events)
+    items = [
+        event_item(event, state.names, now).model_copy(update={"consolidated": True if again else None})
+        for event, again in outcome.delivered
+    ]
+    result = PollEvents(
+        events=items,
+        count=len(items),
+        checkpoint=outcome.checkpoint,
+        more=outcome.more,
+        since=format_timestamp(outcome.since),
+        until=format_timestamp(outcome.until),
+    )
+    window = f"{result.since} → {result.until}"
+    if items:
+        noun = "event" if len(items) == 1 else "events"
+        lines = [f"{len(items)} new {noun} ({window}), oldest first, times UTC:"]
+        lines += [f"  {event_line(item, standalone=True)}" for item in items]
+    else:
+        lines = [f"No new events ({window})."]
+    lines.append(f"checkpoint: {result.checkpoint}")
+    lines.append(
+        "More are waiting: call poll_events again now with this checkpoint."
+        if result.more
+        else "Next time, call poll_events with this checkpoint."
+    )
+    return "\n".join(lines), result

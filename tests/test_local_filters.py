@@ -1,0 +1,134 @@
+"""Filters Close lacks or cannot combine: asked of Close as far as it can, the rest checked here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from mcp import Client
+
+from close_events_mcp import catalog
+from close_events_mcp.event import parse_timestamp
+from close_events_mcp.filtering import AUTOSAVES
+from close_events_mcp.sandbox.app import SandboxApp
+from close_events_mcp.sandbox.seed import build_demo_org
+from close_events_mcp.server import build_server
+from tests.conftest import NOW, clock, make_settings, text_of
+from tests.contract import assert_clean_text
+
+pytestmark = pytest.mark.anyio
+FILTER_PARAMS = set(catalog.FILTER_NAMES)
+
+
+@pytest.fixture(scope="module")
+def busy_org():
+    return build_demo_org(NOW, filler_events=3000, filler_days=5)
+
+
+def visible(org, predicate) -> list[str]:
+    horizon = NOW - timedelta(days=catalog.RETENTION_DAYS)
+    chosen = [e for e in org.events if parse_timestamp(e["date_updated"]) >= horizon and predicate(e)]
+    chosen.sort(key=lambda e: (parse_timestamp(e["date_updated"]), e["id"]), reverse=True)
+    return [e["id"] for e in chosen]
+
+
+def only_supported_combinations_were_sent(sandbox: SandboxApp) -> None:
+    for record in sandbox.requests:
+        if record.path.endswith("/event/"):
+            sent = frozenset(name for name, _ in record.params if name in FILTER_PARAMS)
+            assert catalog.is_supported(sent), f"sent an unsupported combination: {sorted(sent)}"
+            assert record.status == 200
+
+
+async def walk(client: Client, **arguments) -> tuple[list[str], list[str]]:
+    ids, texts = [], []
+    result = await client.call_tool("list_events", arguments)
+    while True:
+        assert not result.is_error, text_of(result)
+        texts.append(text_of(result))
+        ids += [e["id"] for e in result.structured_content["events"]]
+        cursor = result.structured_content.get("next_cursor")
+        if not cursor:
+            return ids, texts
+        result = await client.call_tool("list_events", {"cursor": cursor})
+
+
+def server_for(sandbox: SandboxApp, **settings):
+    return build_server(make_settings(**settings), transport=httpx.ASGITransport(app=sandbox), clock=clock)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "predicate"),
+    [
+        ({"action": "deleted"}, lambda e: e["action"] == "deleted"),
+        ({"action": "updated", "object_id": None}, lambda e: e["action"] == "updated"),
+        (
+            {"object_type": "lead", "changed_field": "status_label"},
+            lambda e: e["object_type"] == "lead" and "status_label" in e["changed_fields"],
+        ),
+        (
+            {"object_type": "activity.note", "exclude_noisy": True},
+            lambda e: e["object_type"] == "activity.note" and e["action"] != "updated",
+        ),
+        ({"exclude_noisy": True, "since": "2d"}, None),
+    ],
+)
+async def test_local_filters_page_through_every_match_exactly_once(busy_org, arguments, predicate):
+    arguments = {k: v for k, v in arguments.items() if v is not None}
+    if predicate is None:
+        since = NOW - timedelta(days=2)
+        predicate = lambda e: (  # noqa: E731
+            (e["object_type"], e["action"]) not in AUTOSAVES and parse_timestamp(e["date_updated"]) >= since
+        )
+    sandbox = SandboxApp(busy_org, clock=clock)
+    async with Client(server_for(sandbox)) as client:
+        ids, texts = await walk(client, **arguments)
+    assert ids == visible(busy_org, predicate)
+    assert "checked here" in texts[0]
+    for text in texts:
+        assert_clean_text(text)
+    only_supported_combinations_were_sent(sandbox)
+
+
+async def test_action_with_request_id_asks_close_for_the_request(client, sandbox, demo_org):
+    request = demo_org.landmarks["merge_request"]
+    result = await client.call_tool("list_events", {"request_id": request, "action": "deleted"})
+    text = text_of(result)
+    assert not result.is_error
+    assert "Close was asked for request_id (and the time window); action=deleted checked here." in text
+    assert all(e["action"] == "deleted" for e in result.structured_content["events"])
+    assert result.structured_content["count"] >= 2
+    event_requests = [r for r in sandbox.requests if r.path.endswith("/event/")]
+    assert all(
+        dict(r.params).get("request_id") == request and "action" not in dict(r.params) for r in event_requests
+    )
+    only_supported_combinations_were_sent(sandbox)
+
+
+async def test_a_custom_field_can_be_named_and_shows_by_name(client, demo_org):
+    result = await client.call_tool(
+        "list_events", {"object_type": "lead", "action": "updated", "changed_field": "seats"}
+    )
+    text = text_of(result)
+    assert not result.is_error and result.structured_content["count"] >= 1
+    change = next(c for c in result.structured_content["events"][0]["changes"] if c["field"] == "Seats")
+    assert change["key"] == f"custom.{demo_org.landmarks['custom_field:Seats']}"
+    assert "Seats 40 → 55" in text
+
+
+async def test_budget_cut_says_so_and_the_cursor_continues_from_there(busy_org):
+    sandbox = SandboxApp(busy_org, clock=clock)
+    async with Client(server_for(sandbox, scan_max_events=400)) as client:
+        first = await client.call_tool("list_events", {"action": "merged"})
+        text = text_of(first)
+        assert "The scan budget (events read) was reached after reading back to" in text
+        assert first.structured_content["next_cursor"]
+        ids, _ = await walk(client, cursor=first.structured_content["next_cursor"])
+    expected = visible(busy_org, lambda e: e["action"] == "merged")
+    assert [e["id"] for e in first.structured_content["events"]] + ids == expected
+
+
+async def test_bad_changed_field(client):
+    result = await client.call_tool("list_events", {"changed_field": "status; DROP"})
+    assert result.is_error and "changed_field must be a field name" in text_of(result)
