@@ -70,6 +70,8 @@ class Settings:
     """First retry waits up to this many seconds (full jitter), doubling each time, capped at 8 s."""
     max_response_bytes: int = 16 * 1024 * 1024
     """A response larger than this is refused: no page of 50 events comes close."""
+    max_output_chars: int = 60_000
+    """Hard cap on each answer's text, and on its structured content as compact JSON."""
     scan_concurrency: int = 4
     """Requests one scan keeps in flight (all share the rate-limit gate)."""
     scan_max_events: int = 20_000
@@ -144,6 +146,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         base_url=validate_base_url(env.get("CLOSE_API_BASE_URL", "") or DEFAULT_BASE_URL),
         log_level=level,
         call_timeout=_float_env(env, "CLOSE_EVENTS_CALL_TIMEOUT", 30.0, 1.0, 600.0),
+        max_output_chars=_int_env(env, "CLOSE_EVENTS_MAX_OUTPUT_CHARS", 60_000, 2_000, 1_000_000),
         http_token=Secret(http_token) if http_token else None,
         http_allowed_hosts=tuple(h.strip().lower() for h in allowed_hosts if h.strip()),
         scan_concurrency=_int_env(env, "CLOSE_EVENTS_SCAN_CONCURRENCY", 4, 1, 32),

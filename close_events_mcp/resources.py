@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from close_events_mcp import catalog
+from close_events_mcp.capping import cap_text
 from close_events_mcp.describe import describe_catalog
 from close_events_mcp.errors import ArgumentError, UserFacingError
 from close_events_mcp.server import AppState, state_of
-from close_events_mcp.tools import _event_detail
+from close_events_mcp.tools import event_detail
 
 
 def register(server: MCPServer[AppState]) -> None:
@@ -49,9 +51,15 @@ def register(server: MCPServer[AppState]) -> None:
     async def event(event_id: str, ctx: Context[AppState, Any]) -> str:
         state = state_of(ctx)
         try:
-            text, _ = await _event_detail(state, event_id)
+            with anyio.fail_after(state.settings.call_timeout):
+                text, _ = await event_detail(state, event_id)
         except ArgumentError as exc:
             raise ResourceNotFoundError(str(exc)) from None
         except UserFacingError as exc:
             raise ResourceError(str(exc)) from None
-        return text
+        except TimeoutError:
+            raise ResourceError(
+                f"Close did not answer within {state.settings.call_timeout:g} s (CLOSE_EVENTS_CALL_TIMEOUT); "
+                "try again."
+            ) from None
+        return cap_text(text, state.settings.max_output_chars)

@@ -11,6 +11,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class Answer(BaseModel):
+    """What every tool answer carries besides its own fields."""
+
+    cut: str | None = Field(
+        default=None, description="Present when the answer was over the size cap: what was left out."
+    )
+
+
 class FieldChange(BaseModel):
     field: str = Field(description="The field; a custom field's name when known.")
     key: str | None = Field(
@@ -47,7 +55,7 @@ class EventItem(BaseModel):
     )
 
 
-class EventList(BaseModel):
+class EventList(Answer):
     events: list[EventItem]
     count: int
     query: dict[str, str] = Field(description="The filters as applied, times in UTC.")
@@ -56,7 +64,7 @@ class EventList(BaseModel):
     users: dict[str, str] = Field(default_factory=dict, description="user_id → name for the actors listed.")
 
 
-class EventDetail(EventItem):
+class EventDetail(EventItem, Answer):
     description: str = Field(description="What happened, in one sentence.")
     request_id: str | None = None
     request: str | None = Field(
@@ -67,7 +75,7 @@ class EventDetail(EventItem):
     notes: list[str] = Field(default_factory=list)
 
 
-class PollEvents(BaseModel):
+class PollEvents(Answer):
     events: list[EventItem] = Field(description="New events, oldest first.")
     count: int
     checkpoint: str = Field(description="Pass to the next poll_events call.")
@@ -94,7 +102,7 @@ class NotableGroup(BaseModel):
     events: list[EventItem]
 
 
-class EventDigest(BaseModel):
+class EventDigest(Answer):
     since: str
     until: str
     total: int = Field(description="Events counted (matching the filters) in the window read.")
@@ -126,7 +134,7 @@ class ObjectTypeInfo(BaseModel):
     note: str | None = None
 
 
-class EventTypeCatalog(BaseModel):
+class EventTypeCatalog(Answer):
     object_types: list[ObjectTypeInfo]
     supported_filter_combinations: list[str]
     rules: list[str]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_origin
 
 import anyio
 import httpx
@@ -21,6 +21,7 @@ from mcp_types import CallToolResult, InputRequiredResult, TextContent
 from pydantic import BaseModel, ValidationError
 
 from close_events_mcp import __version__
+from close_events_mcp.capping import cap_structured, cap_text
 from close_events_mcp.close_api import CloseClient
 from close_events_mcp.config import Settings
 from close_events_mcp.errors import UserFacingError
@@ -101,8 +102,15 @@ def tool_errors(timeout: float) -> Iterator[None]:
         raise ToolError(str(exc)) from None
 
 
-def text_result(text: str, structured: BaseModel) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=dump(structured))
+def text_result(text: str, structured: BaseModel, cap: int) -> CallToolResult:
+    """The answer: its text and its structured content, each within ``cap`` characters."""
+    maps = [
+        name for name, info in type(structured).model_fields.items() if get_origin(info.annotation) is dict
+    ]
+    return CallToolResult(
+        content=[TextContent(type="text", text=cap_text(text, cap))],
+        structured_content=cap_structured(dump(structured), cap, maps),
+    )
 
 
 class EventLogServer(MCPServer[AppState]):

@@ -130,7 +130,7 @@ def register(server: MCPServer[AppState]) -> None:
                 next_cursor=page.next_cursor,
                 notes=page.notes,
             )
-        return text_result(text, result)
+        return text_result(text, result, state.settings.max_output_chars)
 
     @read_only("Get one Close event")
     async def get_event(
@@ -143,8 +143,8 @@ def register(server: MCPServer[AppState]) -> None:
         ID from there."""
         state = state_of(ctx)
         with tool_errors(state.settings.call_timeout):
-            text, result = await _event_detail(state, event_id)
-        return text_result(text, result)
+            text, result = await event_detail(state, event_id)
+        return text_result(text, result, state.settings.max_output_chars)
 
     @read_only("Summarize Close events")
     async def summarize_events(
@@ -182,7 +182,7 @@ def register(server: MCPServer[AppState]) -> None:
                 changed_field=changed_field, exclude_noisy=exclude_noisy,
             )  # fmt: skip
             text, result = await _digest(state, filters, now, max_events, ctx)
-        return text_result(text, result)
+        return text_result(text, result, state.settings.max_output_chars)
 
     @read_only("Poll new Close events")
     async def poll_events(
@@ -225,7 +225,7 @@ def register(server: MCPServer[AppState]) -> None:
                 exclude_noisy=exclude_noisy,
             )  # fmt: skip
             text, result = await _poll(state, filters, checkpoint, min(limit or 100, MAX_POLL), now, ctx)
-        return text_result(text, result)
+        return text_result(text, result, state.settings.max_output_chars)
 
     @read_only("Describe Close event types")
     async def describe_event_types(
@@ -238,12 +238,14 @@ def register(server: MCPServer[AppState]) -> None:
         progress updates, and the quieter ones to use instead), the filter combinations Close supports,
         the 30-day retention and who sees event data. Use it before filtering by a type or action you are
         unsure of; pass object_type for what triggers each of its actions. Needs no Close credential."""
-        with tool_errors(state_of(ctx).settings.call_timeout):
+        state = state_of(ctx)
+        with tool_errors(state.settings.call_timeout):
             text, result = describe_catalog(parse_object_type(object_type))
-        return text_result(text, result)
+        return text_result(text, result, state.settings.max_output_chars)
 
 
-async def _event_detail(state: AppState, event_id: str) -> tuple[str, EventDetail]:
+async def event_detail(state: AppState, event_id: str) -> tuple[str, EventDetail]:
+    """One event rendered in full (get_event and the event resource)."""
     event_id = parse_event_id(event_id)
     try:
         raw = await state.client.get_event(event_id)

@@ -91,8 +91,9 @@ async def test_custom_field_changes_show_before_and_after(client, demo_org):
     field = demo_org.landmarks["custom_field:Seats"]
     result, _ = await call(client, "list_events", object_type="lead", action="updated", since="30d")
     changes = [c for e in result.structured_content["events"] for c in e.get("changes", [])]
-    seats = [c for c in changes if c["field"] == f"custom.{field}"]
-    assert seats and all(c["before"] != c["after"] for c in seats)
+    seats = [c for c in changes if c.get("key") == f"custom.{field}"]
+    assert seats and all(c["field"] == "Seats" and c["before"] != c["after"] for c in seats)
+    assert "Seats " in result.content[0].text, "the custom field is named, not shown as custom.cf_…"
     assert not any(c["field"] in ("date_updated", "updated_by") for c in changes)
 
 
