@@ -1,0 +1,132 @@
+"""Names instead of IDs: Close's user directory (paged, cached with a TTL) and its fallbacks."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+
+from close_events_mcp.close_api import CloseClient
+from close_events_mcp.directory import Directory
+from close_events_mcp.sandbox.app import Faults, SandboxApp
+from close_events_mcp.sandbox.org import DemoOrg
+from close_events_mcp.server import build_server
+from tests.conftest import clock, make_settings
+
+pytestmark = pytest.mark.anyio
+
+ASGI = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+NAME_KEYS = ("user_name", "user_full_name", "created_by_name", "updated_by_name", "assigned_to_name")
+
+
+def nameless(org: DemoOrg) -> DemoOrg:
+    """The org with every user name taken out of the event payloads: only Close's directory knows them."""
+
+    def strip(payload: Any) -> Any:
+        if not isinstance(payload, dict):
+            return payload
+        return {key: value for key, value in payload.items() if key not in NAME_KEYS}
+
+    events = [
+        {**event, "data": strip(event.get("data")), "previous_data": strip(event.get("previous_data"))}
+        for event in org.events
+    ]
+    return dataclasses.replace(org, events=events)
+
+
+def forbidding_users(app: SandboxApp, refused: list[str] | None = None) -> ASGI:
+    """The emulator, except that ``GET /user/`` is forbidden (as for a key without that permission);
+    each refused request is noted in ``refused``."""
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/user/"):
+            if refused is not None:
+                refused.append(scope["path"])
+            await send({"type": "http.response.start", "status": 403, "headers": []})
+            await send({"type": "http.response.body", "body": b'{"error": "Forbidden"}'})
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def user_lookups(app: SandboxApp) -> list[str]:
+    return [r.path for r in app.requests if r.path.endswith("/user/")]
+
+
+async def test_the_directory_names_actors_once_per_ttl(demo_org):
+    org = nameless(demo_org)
+    app = SandboxApp(org, clock=clock, faults=Faults())
+    gob = org.users[0]
+    server = build_server(make_settings(), transport=httpx.ASGITransport(app=app), clock=clock)
+    async with Client(server) as client:
+        first = await client.call_tool("list_events", {"user_id": gob["id"], "limit": 5})
+        second = await client.call_tool("list_events", {"user_id": gob["id"], "limit": 5, "since": "7d"})
+    text = first.content[0].text
+    assert "by Gob Bluth" in text
+    assert first.structured_content["users"][gob["id"]] == "Gob Bluth"
+    assert not second.is_error
+    assert len(user_lookups(app)) == 1, "the user list is cached between calls"
+
+
+async def test_a_forbidden_lookup_falls_back_to_the_id(demo_org):
+    app = SandboxApp(nameless(demo_org), clock=clock, faults=Faults())
+    gob = demo_org.users[0]
+    server = build_server(
+        make_settings(), transport=httpx.ASGITransport(app=forbidding_users(app)), clock=clock
+    )
+    async with Client(server) as client:
+        result = await client.call_tool("list_events", {"user_id": gob["id"], "limit": 5})
+        again = await client.call_tool("list_events", {"user_id": gob["id"], "limit": 3})
+    assert not result.is_error and not again.is_error
+    text = result.content[0].text
+    assert "Gob Bluth" not in text
+    assert f"by {gob['id']}" in text
+
+
+async def test_users_are_read_page_by_page_and_a_failure_is_retried_after_a_minute(demo_org):
+    many = [
+        {"id": f"user_{n:040d}", "first_name": "User", "last_name": str(n), "email": f"u{n}@example.com"}
+        for n in range(230)
+    ]
+    app = SandboxApp(dataclasses.replace(demo_org, users=many), clock=clock, faults=Faults())
+    now = [0.0]
+    directory = Directory(ttl=600.0, clock=lambda: now[0])
+    async with CloseClient(make_settings(), transport=httpx.ASGITransport(app=app)) as close:
+        await directory.load_users(close)
+        assert directory.user("user_" + "229".zfill(40)) == "User 229"
+        skips = [dict(r.params).get("_skip") for r in app.requests if r.path.endswith("/user/")]
+        assert skips == ["0", "100", "200"]
+
+        now[0] = 599.0
+        await directory.load_users(close)
+        assert len(user_lookups(app)) == 3, "fresh within the TTL: no new request"
+        now[0] = 601.0
+        await directory.load_users(close)
+        assert len(user_lookups(app)) == 6, "stale after the TTL: read again"
+
+    forbidden = Directory(ttl=600.0, clock=lambda: now[0])
+    refused: list[str] = []
+    guarded = forbidding_users(app, refused)
+    async with CloseClient(make_settings(), transport=httpx.ASGITransport(app=guarded)) as close:
+        await forbidden.load_users(close)
+        assert forbidden.user(many[0]["id"]) is None
+        now[0] += 30.0
+        await forbidden.load_users(close)
+        assert len(refused) == 1, "a refused lookup is not repeated on every call"
+        now[0] += 31.0
+        await forbidden.load_users(close)
+        assert len(refused) == 2, "but it is tried again after a minute, not after the whole TTL"
+
+
+async def test_lead_names_from_payloads_sit_beside_the_id(client, demo_org):
+    lead_id = demo_org.landmarks["lead:Sitwell Enterprises"]
+    result = await client.call_tool("list_events", {"lead_id": lead_id, "limit": 10})
+    text = result.content[0].text
+    assert f'{lead_id} "Sitwell Enterprises"' in text
