@@ -182,7 +182,9 @@ def build_digest(
 def _type_text(kind: str, actions: dict[str, int]) -> str:
     entry = catalog.lookup(kind)
     noisy = {a.name for a in entry.actions if a.noise} if entry else set()
-    parts = [f"{action}{'~' if action in noisy else ''} {count}" for action, count in actions.items()]
+    parts = [
+        f"{action}{' (autosaves)' if action in noisy else ''} {count}" for action, count in actions.items()
+    ]
     return f"{kind} {sum(actions.values())} ({', '.join(parts)})"
 
 
@@ -193,6 +195,8 @@ def digest_text(digest: EventDigest) -> str:
         f"Digest {digest.since} → {digest.until}, times UTC: {digest.total} events by {users} "
         f"{'user' if users == 1 else 'users'}{leads}."
     ]
+    if digest.notable:
+        lines.append("Highlights: " + " · ".join(f"{group.kind} {group.count}" for group in digest.notable))
     if digest.total:
         lines.append("What: " + " · ".join(_type_text(k, v) for k, v in digest.by_type.items()))
         lines.append("Who: " + " · ".join(f"{a.name or a.actor} {a.count}" for a in digest.by_actor))
