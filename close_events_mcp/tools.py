@@ -209,9 +209,9 @@ def register(server: MCPServer[AppState]) -> None:
         """The events that are new since the last call, oldest first, and a new checkpoint to pass next time.
         Use it in unattended workflows ("what is new since my last run?"). Nothing is missed or repeated:
         the latest five minutes are re-read and de-duplicated (Close can show events late or merge recent
-        ones), and an event Close later
-        consolidated is delivered again, marked. The checkpoint is self-contained (no server state), so
-        any replica can serve the next call. Filters are those of list_events; keep them the same."""
+        ones), and an event Close later consolidated is delivered again, marked. The checkpoint is
+        self-contained (no server state), so any replica can serve the next call. Filters are those of
+        list_events; pass the same ones with every checkpoint."""
         state = state_of(ctx)
         with tool_errors(state.settings.call_timeout):
             now = state.clock()
