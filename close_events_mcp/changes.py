@@ -3,19 +3,26 @@
 Close lists raw field names; several come in pairs where one is for machines and one for
 people (``status_id``/``status_label``, ``value``/``value_formatted``, ``assigned_to``/
 ``assigned_to_name``, ``body_html``/``body_text``). We show the human one under the plain name,
-and drop bookkeeping. HTML fields become their plain-text name; values are cleaned of markup.
+and drop bookkeeping. HTML fields become their plain-text name; values are cleaned of markup. A
+list field says which items it gained and lost, rather than both lists.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from close_events_mcp.event import Event
 from close_events_mcp.text import ELLIPSIS, clean, quote
-from close_events_mcp.values import format_value, lookup
+from close_events_mcp.values import format_value, label_of, lookup
 
 BOOKKEEPING = frozenset({"date_updated", "updated_by", "updated_by_name", "date_modified", "organization_id"})
 _HUMAN_SUFFIXES = ("_label", "_name", "_formatted")
+_ID = re.compile(r"[a-z]+_[A-Za-z0-9]{6,60}")
+MAX_LIST_ITEMS = 10
+MIN_CUT = 12
+"""A short text edit is cut only when this much of the start can go."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +31,9 @@ class Change:
     before: str | None
     """None when Close withheld the values."""
     after: str | None
+    added: tuple[str, ...] = ()
+    """For a list field: the items it gained and lost (``before``/``after`` are then None)."""
+    removed: tuple[str, ...] = ()
 
 
 def _raw_twins(field: str) -> tuple[str, ...]:
@@ -52,10 +62,15 @@ def field_changes(event: Event, limit: int = 60) -> list[Change]:
             continue
         twins = [twin for twin in _raw_twins(field) if twin in present]
         name = field[: field.rfind("_")] if twins or field.endswith("_html") else field
+        if field.endswith("_text") and field.removesuffix("_text") + "_html" in present:
+            name = field.removesuffix("_text")  # body_text beside body_html: the body
         if withheld:
             changes.append(Change(name, None, None))
             continue
         old, new = lookup(event.previous_data, field), lookup(event.data, field)
+        if diff := list_diff(old, new, limit):
+            changes.append(Change(name, None, None, *diff))
+            continue
         if isinstance(old, str) and isinstance(new, str):
             before, after = text_change(old, new, limit)
         else:
@@ -64,19 +79,49 @@ def field_changes(event: Event, limit: int = 60) -> list[Change]:
     return changes
 
 
+def _labels(items: list[Any] | None, limit: int) -> list[str | None]:
+    return [
+        item if isinstance(item, str) and _ID.fullmatch(item) else label_of(item, limit)
+        for item in items or []
+    ]
+
+
+def _capped(labels: list[str]) -> tuple[str, ...]:
+    if len(labels) <= MAX_LIST_ITEMS:
+        return tuple(labels)
+    return (*labels[: MAX_LIST_ITEMS - 1], f"+{len(labels) - MAX_LIST_ITEMS + 1} more")
+
+
+def list_diff(old: Any, new: Any, limit: int) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The items a list gained and lost (IDs whole, other items by their label), or None when the
+    values are not lists or the difference is not in which items there are (order, inner fields)."""
+    if not isinstance(old, list | None) or not isinstance(new, list | None) or old is new is None:
+        return None
+    before, after = _labels(old, limit), _labels(new, limit)
+    if None in before or None in after:  # items with nothing to name them by: say how many
+        grown = len(after) - len(before)
+        count = f"{abs(grown)} item{'s' if abs(grown) != 1 else ''}"
+        return ((count,), ()) if grown > 0 else ((), (count,)) if grown < 0 else None
+    added = [label for label in after if label is not None and label not in before]
+    removed = [label for label in before if label is not None and label not in after]
+    if not added and not removed:
+        return None
+    return _capped(added), _capped(removed)
+
+
 def text_change(old: str, new: str, limit: int) -> tuple[str, str]:
-    """Both sides of a text edit, cut around where they differ so the difference stays visible."""
+    """Both sides of a text edit. When they share a long start (an autosave that added a few words),
+    both are cut to the last words before where they differ, so the difference stays visible."""
     old_text, new_text = clean(old, 10_000), clean(new, 10_000)
-    if max(len(old_text), len(new_text)) <= limit or not old_text:
-        return format_value(old, limit), format_value(new, limit)
-    common = 0
-    for a, b in zip(old_text, new_text, strict=False):
-        if a != b:
-            break
-        common += 1
+    common = next((i for i, (a, b) in enumerate(zip(old_text, new_text, strict=False)) if a != b), None)
+    if common is None:
+        common = min(len(old_text), len(new_text))
     start = max(common - limit // 3, 0)
     space = old_text.rfind(" ", 0, start + 1)
     start = space + 1 if start and space > 0 else start
+    short = max(len(old_text), len(new_text)) <= limit
+    if not old_text or (short and start < MIN_CUT):
+        return format_value(old, limit), format_value(new, limit)
 
     def window(text: str) -> str:
         lead = ELLIPSIS if start else ""

@@ -221,13 +221,30 @@ def fact_values(object_type: str, payload: Payload, *, line_only: bool, limit: i
     return found
 
 
-def gist(object_type: str, payload: Payload, limit: int = 50) -> str:
-    """The few facts that identify the object, for one line: ``"Q4 pricing" outgoing sent to a@b.com``.
-    A lead's name is left out: its line sits under a header that names the lead."""
+def title_fact(object_type: str) -> Fact | None:
+    """The fact that names an object of this type on a line (its name, subject or title), if any."""
+    head = facts_for(object_type)[0]
+    return head if head.style == "quoted" and head.bare and head.in_line else None
+
+
+def title(object_type: str, payload: Payload, limit: int = 50) -> str | None:
+    """The object's name, subject or title, short, for lines and headers."""
+    fact = title_fact(object_type)
+    value = first(payload, fact.keys) if fact else None
+    text = clean(value, limit) if isinstance(value, str) else ""
+    return text or None
+
+
+def gist(object_type: str, payload: Payload, limit: int = 50, *, action: str | None = None) -> str:
+    """The few facts that tell what the object is, besides its title: ``outgoing to a@b.com``.
+    The title (see ``title``) and a lead's name are said apart, in the line or the header above;
+    a status that only repeats the event's ``action`` (``sent``, ``completed``) is left out."""
+    titled = title(object_type, payload, limit) is not None
+    head = title_fact(object_type)
     parts = [
         value if fact.bare else f"{fact.label} {value}"
         for fact, value in fact_values(object_type, payload, line_only=True, limit=limit)
-        if not (object_type == "lead" and fact is _NAME)
+        if not (object_type == "lead" and fact is _NAME) and not (titled and fact is head) and value != action
     ]
     return " ".join(parts)
 

@@ -1,20 +1,25 @@
 """From events to what the model reads: one line per event, a detail view, helpful notes.
 
 The structured item is built first; the text is written from it, so the two always carry the
-same facts. Text layout for lists: a day header, then runs of consecutive events on one lead
-under that lead's ID and name (said once), then one line per event.
+same facts. Text layout for lists: a header per UTC day; under it, runs of consecutive events on
+one lead under that lead's ID and name; under those, runs of two or more events on one object
+under its type, ID and title; then one line per event. Whatever a header says (and the actor or
+the "how" that all the events under it share) its lines leave out: each fact is said once, which
+is most of what keeps a page of events to a tenth of Close's JSON (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
 
 from close_events_mcp import catalog
-from close_events_mcp.changes import Change, field_changes
+from close_events_mcp.changes import MAX_LIST_ITEMS, Change, field_changes
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.names import NameBook
-from close_events_mcp.objects import custom_values, fact_values, facts_for, gist, object_name
+from close_events_mcp.objects import custom_values, fact_values, gist, object_name, title, title_fact
 from close_events_mcp.query import EventFilters
 from close_events_mcp.results import EventDetail, EventItem, EventList, FieldChange
 from close_events_mcp.text import clean, quote
@@ -37,14 +42,17 @@ def is_withheld(event: Event, now: datetime) -> bool:
 
 
 def how(event: Event) -> str | None:
-    """The mechanism behind a change, from ``meta``: merge, bulk action or import revert."""
+    """The mechanism behind a change, from ``meta``: merge, bulk action or import revert. A merge
+    calls the event's own lead "this lead", since the line or header beside it names that lead."""
     source, destination = event.merge_source, event.merge_destination
     if source or destination:
-        if event.object_type == "lead" and event.action == "merged":
-            return f"merge of {source} into {destination}"
         if event.object_type == "lead" and event.action == "deleted" and event.object_id == source:
             return f"deleted by merging it into {destination}"
-        return f"part of merging {source} into {destination}"
+        source_text = "this lead" if source and source == event.lead_id else source
+        destination_text = "this lead" if destination and destination == event.lead_id else destination
+        if event.object_type == "lead" and event.action == "merged":
+            return f"merge of {source_text} into {destination_text}"
+        return f"part of merging {source_text} into {destination_text}"
     if event.bulk_action_id:
         return f"by bulk action {event.bulk_action_id}"
     if event.revert_import_id:
@@ -64,12 +72,7 @@ def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
     payload = event.payload
     withheld = is_withheld(event, now)
     changes = field_changes(event)
-    if event.action == "updated" and changes:
-        name = object_name(event.object_type, payload)
-        name_changed = any(c.field in facts_for(event.object_type)[0].keys for c in changes)
-        summary = quote(name, 50) if name and event.object_type != "lead" and not name_changed else None
-    else:
-        summary = gist(event.object_type, payload) or None
+    updated = event.action == "updated" and changes
     return EventItem(
         id=event.id,
         at=format_timestamp(event.date_updated),
@@ -80,7 +83,8 @@ def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
         lead_name=names.lead(event.lead_id),
         user_id=event.user_id,
         user_name=names.user(event.user_id),
-        summary=summary,
+        object_name=None if event.object_type == "lead" else title(event.object_type, payload),
+        summary=None if updated else gist(event.object_type, payload, action=event.action) or None,
         changes=[_field_change(c, names) for c in changes],
         how=how(event),
         via=via(event),
@@ -91,24 +95,56 @@ def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
 def _field_change(change: Change, names: NameBook) -> FieldChange:
     label = names.field(change.field)
     key = change.field if label != change.field else None
-    return FieldChange(field=label, key=key, before=change.before, after=change.after)
+    return FieldChange(
+        field=label,
+        key=key,
+        before=change.before,
+        after=change.after,
+        added=list(change.added),
+        removed=list(change.removed),
+    )
 
 
-def _change_text(change: FieldChange | Change) -> str:
+def _items_text(items: Sequence[str], shown: int = 3) -> str:
+    more = f" +{len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
+def _change_values(change: FieldChange, shown: int = 3) -> str:
+    """``Potential → Qualified``, or for a list ``added a, b, removed c``; empty when withheld."""
+    if change.added or change.removed:
+        parts = [f"added {_items_text(change.added, shown)}"] if change.added else []
+        parts += [f"removed {_items_text(change.removed, shown)}"] if change.removed else []
+        return ", ".join(parts)
     if change.before is None and change.after is None:
-        return change.field
-    return f"{change.field} {change.before} → {change.after}"
+        return ""
+    return f"{change.before} → {change.after}"
+
+
+def _change_text(change: FieldChange) -> str:
+    values = _change_values(change)
+    return f"{change.field} {values}" if values else change.field
+
+
+def _is_withheld(change: FieldChange) -> bool:
+    return change.before is None and change.after is None and not change.added and not change.removed
 
 
 def changes_text(changes: Sequence[FieldChange], shown: int = LINE_CHANGES) -> str:
+    """What changed, from → to, for the first ``shown`` fields; the others by name."""
     if not changes:
         return ""
-    if all(c.before is None and c.after is None for c in changes):
+    if all(_is_withheld(c) for c in changes):
         return "changed " + ", ".join(c.field for c in changes)
     parts = [_change_text(c) for c in changes[:shown]]
     if len(changes) > shown:
-        parts.append(f"+{len(changes) - shown} more fields")
+        parts.append("also changed " + ", ".join(c.field for c in changes[shown:]))
     return "; ".join(parts)
+
+
+def _title_changed(item: EventItem) -> bool:
+    fact = title_fact(item.object_type)
+    return fact is not None and any((c.key or c.field) in fact.keys for c in item.changes)
 
 
 def _actor_text(item: EventItem) -> str:
@@ -117,15 +153,28 @@ def _actor_text(item: EventItem) -> str:
     return f"{text} via {item.via}" if item.via else text
 
 
-def event_line(item: EventItem, *, standalone: bool = False) -> str:
+@dataclass(frozen=True, slots=True)
+class Said:
+    """What the headers above a line already say, so that the line need not."""
+
+    object: bool = False
+    """The object's type, ID and title."""
+    actor: bool = False
+    how: bool = False
+
+
+def event_line(item: EventItem, *, standalone: bool = False, said: Said = Said()) -> str:
     """``14:02:11 lead updated by Gob Bluth: status Potential → Qualified · ev_…``. A standalone
-    line (outside day and lead headers) starts with the date and names the lead itself."""
+    line (outside day and lead headers) starts with the date and names the lead itself; a line
+    under headers leaves out what they ``said``."""
     target = f" {item.object_id}" if item.object_id and item.object_id != item.lead_id else ""
     if standalone and item.lead_id:
         lead_name = f" {quote(item.lead_name, 40)}" if item.lead_name else ""
         target += f" on {item.lead_id}{lead_name}" if target else f" {item.lead_id}{lead_name}"
-    details = [part for part in (item.summary, changes_text(item.changes)) if part]
-    if item.how:
+    shown_title = None if said.object or _title_changed(item) else item.object_name
+    what = " ".join(part for part in (quote(shown_title, 50) if shown_title else "", item.summary) if part)
+    details = [part for part in (what, changes_text(item.changes)) if part]
+    if item.how and not said.how:
         details.append(f"({item.how})")
     if item.data_withheld:
         details.append("[values withheld]")
@@ -133,28 +182,85 @@ def event_line(item: EventItem, *, standalone: bool = False) -> str:
         details.append("[consolidated: Close merged later changes into this event]")
     body = f": {'; '.join(details)}" if details else ""
     stamp = f"{item.at[:10]} {item.at[11:19]}" if standalone else item.at[11:19]
-    return f"{stamp} {item.object_type} {item.action}{target}{_actor_text(item)}{body} · {item.id}"
+    head = item.action if said.object else f"{item.object_type} {item.action}{target}"
+    actor = "" if said.actor else _actor_text(item)
+    return f"{stamp} {head}{actor}{body} · {item.id}"
 
 
-def _lead_header(item: EventItem) -> str:
-    if not item.lead_id:
-        return "  not on a lead"
-    name = f" {quote(item.lead_name, 60)}" if item.lead_name else ""
-    return f"  {item.lead_id}{name}"
+def _shared_how(run: Sequence[EventItem]) -> str | None:
+    """The "how" of a run of two or more events, when they all share it."""
+    hows = {item.how for item in run}
+    return hows.pop() if len(run) > 1 and len(hows) == 1 else None
+
+
+def _lead_header(run: Sequence[EventItem], how: str | None) -> str:
+    first = run[0]
+    if not first.lead_id:
+        header = "  not on a lead"
+    else:
+        name = f" {quote(first.lead_name, 60)}" if first.lead_name else ""
+        header = f"  {first.lead_id}{name}"
+    return header + (f" ({how})" if how else "")
+
+
+def _own_object(item: EventItem) -> str | None:
+    """The object an event is about, when it is not the lead itself."""
+    return item.object_id if item.object_id and item.object_id != item.lead_id else None
+
+
+def object_header(events: Sequence[EventItem], *, how_said: bool) -> tuple[str, Said]:
+    """The header of a run of events on one object: its type, ID and title, and the actor and the
+    "how" when every event of the run shares them; and what it says for the lines under it."""
+    first = events[0]
+    name = next((item.object_name for item in events if item.object_name), None)
+    header = f"{first.object_type} {first.object_id}" + (f" {quote(name, 50)}" if name else "")
+    actors = {_actor_text(item) for item in events}
+    actor = actors.pop() if len(actors) == 1 else ""
+    how = None if how_said else _shared_how(events)
+    header += actor + (f" ({how})" if how else "")
+    return header, Said(object=True, actor=bool(actor), how=how_said or how is not None)
+
+
+def grouped_within_seconds(items: Iterable[EventItem]) -> list[EventItem]:
+    """Newest first, and within one second (the resolution shown) by lead, then by object, each in
+    the order it first appears, continuing the previous second's last lead and object. A merge or a
+    bulk action writes many events in one second; this keeps each lead's together under one header."""
+    ordered: list[EventItem] = []
+    for _, same_second in groupby(items, key=lambda i: i.at):
+        block = list(same_second)
+        leads: dict[str, int] = {}
+        objects: dict[str | None, int] = {}
+        if ordered:
+            leads[ordered[-1].lead_id or ""] = -1
+            objects[_own_object(ordered[-1])] = -1
+        for item in block:
+            leads.setdefault(item.lead_id or "", len(leads))
+            objects.setdefault(_own_object(item), len(objects))
+        ordered += sorted(block, key=lambda i: (leads[i.lead_id or ""], objects[_own_object(i)]))
+    return ordered
 
 
 def list_lines(items: Iterable[EventItem]) -> list[str]:
-    """Events newest first, under day headers and runs of the same lead."""
+    """Events newest first: under a header per UTC day, then per run of events on one lead (its ID
+    and name said once), then per run of two or more events on one object (its type, ID and title
+    said once). A header also says the actor or the "how" (bulk action, merge, import revert) that
+    all the events under it share."""
     lines: list[str] = []
-    day = lead = None
-    for item in items:
-        if item.at[:10] != day:
-            day, lead = item.at[:10], None
-            lines.append(day)
-        if (item.lead_id or "") != lead:
-            lead = item.lead_id or ""
-            lines.append(_lead_header(item))
-        lines.append("    " + event_line(item))
+    for day, on_day in groupby(items, key=lambda i: i.at[:10]):
+        lines.append(day)
+        for _, on_lead in groupby(on_day, key=lambda i: i.lead_id or ""):
+            run = list(on_lead)
+            lead_how = _shared_how(run)
+            lines.append(_lead_header(run, lead_how))
+            on_lead_said = Said(how=lead_how is not None)
+            for target, on_object in groupby(run, key=_own_object):
+                events = list(on_object)
+                if target is None or len(events) == 1:
+                    lines += ["    " + event_line(item, said=on_lead_said) for item in events]
+                    continue
+                header, said = object_header(events, how_said=on_lead_said.how)
+                lines.append("    " + header)
+                lines += ["      " + event_line(item, said=said) for item in events]
     return lines
 
 
@@ -202,7 +308,7 @@ def list_text(result: EventList, filters: EventFilters) -> str:
     else:
         noun = "event" if result.count == 1 else "events"
         lines = [f"{result.count} {noun} · {filters.describe()} · newest first, times UTC"]
-        lines += list_lines(result.events)
+        lines += list_lines(grouped_within_seconds(result.events))
         if result.users:
             lines.append("Users: " + ", ".join(f"{name}={uid}" for uid, name in result.users.items()))
     lines += [f"Note: {note}" for note in result.notes]
@@ -247,11 +353,10 @@ def render_detail(event: Event, names: NameBook, *, now: datetime) -> tuple[str,
     elif event.data is None and event.previous_data:
         notes.append("The object was deleted; the key fields are from previous_data, as it was before.")
     detail = EventDetail(
-        **item.model_dump(),
+        **{**item.model_dump(), "object_name": name},
         description=_describe(event, item, name),
         request_id=event.request_id,
         request=clean(f"{method} {path}", 200) if isinstance(method, str) and isinstance(path, str) else None,
-        object_name=name,
         facts=facts,
         notes=notes,
     )
@@ -279,10 +384,9 @@ def detail_text(detail: EventDetail) -> str:
         lines.append(f"How: {detail.how}")
     if detail.changes:
         lines.append("Changed:")
-        lines += [
-            f"  {c.field}: {c.before} → {c.after}" if c.before or c.after else f"  {c.field}"
-            for c in detail.changes
-        ]
+        for change in detail.changes:
+            values = _change_values(change, shown=MAX_LIST_ITEMS)
+            lines.append(f"  {change.field}: {values}" if values else f"  {change.field}")
     if detail.facts:
         lines.append("Before deletion:" if detail.action == "deleted" else "As of this event:")
         lines += [f"  {label}: {value}" for label, value in detail.facts.items()]

@@ -24,8 +24,14 @@ class FieldChange(BaseModel):
     key: str | None = Field(
         default=None, description="Close's field key (custom.cf_…) when `field` is a name."
     )
-    before: str | None = Field(default=None, description="Old value as text; absent when Close withheld it.")
-    after: str | None = Field(default=None, description="New value as text; absent when Close withheld it.")
+    before: str | None = Field(
+        default=None, description="Old value as text; absent when Close withheld it or for a list's changes."
+    )
+    after: str | None = Field(
+        default=None, description="New value as text; absent when Close withheld it or for a list's changes."
+    )
+    added: list[str] = Field(default_factory=list, description="A list field: the items it gained.")
+    removed: list[str] = Field(default_factory=list, description="A list field: the items it lost.")
 
 
 class EventItem(BaseModel):
@@ -38,12 +44,16 @@ class EventItem(BaseModel):
     lead_name: str | None = None
     user_id: str | None = Field(default=None, description="Who did it; absent for automatic changes.")
     user_name: str | None = None
+    object_name: str | None = Field(
+        default=None, description="The object's name, subject or title (a lead's is lead_name)."
+    )
     summary: str | None = Field(
-        default=None, description="The object in a few words: name, subject, status, value."
+        default=None, description="The object in a few more words: status, value, direction, recipients."
     )
     changes: list[FieldChange] = Field(default_factory=list)
     how: str | None = Field(
-        default=None, description="Part of a lead merge, a bulk action or an import revert."
+        default=None,
+        description="Part of a lead merge ('this lead' is lead_id), a bulk action or an import revert.",
     )
     via: str | None = Field(default=None, description="The API key or OAuth app that made the change.")
     data_withheld: bool | None = Field(
@@ -70,7 +80,6 @@ class EventDetail(EventItem, Answer):
     request: str | None = Field(
         default=None, description="HTTP method and path of the request that caused it."
     )
-    object_name: str | None = None
     facts: dict[str, str] = Field(default_factory=dict, description="Key fields of the object for its type.")
     notes: list[str] = Field(default_factory=list)
 

@@ -24,6 +24,7 @@ _ITEM_KEYS = (
     "text",
     "filename",
     "id",
+    "user_id",
 )
 
 
@@ -62,16 +63,22 @@ def short_time(value: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%MZ")
 
 
-def item_label(item: object, limit: int) -> str:
+def label_of(item: object, limit: int) -> str | None:
+    """What names a list item: an object's email, name, label… or ID; None for an object without one."""
     if isinstance(item, Mapping):
         for key in _ITEM_KEYS:
             value = item.get(key)
             if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
                 return clean(str(value), limit)
-        return f"{len(item)} fields"
+        return None
     if isinstance(item, str) and (address := _ADDRESS.fullmatch(item)):
         return clean(address.group(1), limit)
     return scalar(item, limit)
+
+
+def item_label(item: object, limit: int) -> str:
+    label = label_of(item, limit)
+    return f"{len(item)} fields" if label is None and isinstance(item, Mapping) else str(label)
 
 
 def list_summary(items: list[Any], limit: int, shown: int = 3) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import httpx
 import jsonschema
@@ -11,10 +12,12 @@ from mcp import Client
 
 from close_events_mcp import catalog
 from close_events_mcp.config import Settings
+from close_events_mcp.event import parse_timestamp
 from close_events_mcp.sandbox.seed import DEMO_MEMBER_API_KEY
 from close_events_mcp.server import build_server
-from tests.conftest import BASE_URL, clock, make_settings, text_of
+from tests.conftest import BASE_URL, NOW, clock, make_settings, text_of
 from tests.contract import assert_clean_structured, assert_clean_text
+from tests.recall import event_facts, recall, structured_context, text_context
 
 pytestmark = pytest.mark.anyio
 
@@ -82,9 +85,47 @@ async def test_deleted_leads_say_how_and_name_the_lead(client, demo_org):
 async def test_a_merge_names_source_and_destination(client, demo_org):
     source, destination = demo_org.landmarks["merge_source"], demo_org.landmarks["merge_destination"]
     result, text = await call(client, "list_events", request_id=demo_org.landmarks["merge_request"])
-    assert result.structured_content["count"] >= 3
-    assert f"merge of {source} into {destination}" in text
-    assert f"part of merging {source} into {destination}" in text or f"into {destination}" in text
+    events = result.structured_content["events"]
+    assert len(events) >= 3
+    merged = next(e for e in events if e["action"] == "merged")
+    assert merged["how"] == f"merge of {source} into this lead" and merged["lead_id"] == destination
+    context = text_context(text, merged["id"])
+    assert f"merge of {source} into this lead" in context
+    assert context.splitlines()[1].startswith(f"  {destination}"), "'this lead' is the lead of the header"
+    assert f"deleted by merging it into {destination}" in text
+    assert f"part of merging this lead into {destination}" in text
+
+
+async def test_every_fact_of_every_event_is_in_the_list_over_the_whole_demo_org(client, demo_org):
+    """Paging through the whole organization: each event's ID, object ID, lead ID, action, actor and
+    changed fields are in its line and the headers above it, and in its structured item."""
+    user_names = {u["id"]: f"{u['first_name']} {u['last_name']}" for u in demo_org.users}
+    field_names = {f["id"]: f["name"] for fields in demo_org.custom_fields.values() for f in fields}
+    text_contexts: dict[str, str] = {}
+    structured_contexts: dict[str, str] = {}
+    arguments: dict[str, object] = {"limit": 50}
+    while arguments:
+        result, text = await call(client, "list_events", **arguments)
+        data = result.structured_content
+        for item in data["events"]:
+            text_contexts[item["id"]] = text_context(text, item["id"])
+            structured_contexts[item["id"]] = structured_context(data, item["id"])
+        arguments = {"cursor": data["next_cursor"]} if data.get("next_cursor") else {}
+    horizon = NOW - timedelta(days=catalog.RETENTION_DAYS)
+    listed = [e for e in demo_org.events if parse_timestamp(e["date_updated"]) >= horizon]
+    assert {e["id"] for e in listed} == set(text_contexts)
+    assert {e["object_type"] for e in listed} >= {
+        "lead",
+        "contact",
+        "opportunity",
+        "activity.email",
+        "import",
+    }
+    facts = [fact for raw in listed for fact in event_facts(raw, user_names, field_names)]
+    assert len(facts) > 5 * len(listed)
+    for answer, contexts in (("text", text_contexts), ("structured content", structured_contexts)):
+        missing = recall(facts, contexts).missing
+        assert not missing, f"{answer} lacks: " + ", ".join(f"{m.event_id} {m.kind}" for m in missing[:10])
 
 
 async def test_custom_field_changes_show_before_and_after(client, demo_org):
