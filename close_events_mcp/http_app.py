@@ -1,9 +1,10 @@
 """The HTTP transport: stateless MCP at ``/mcp``, Host/Origin checks, an optional bearer token.
 
 Stateless means every request stands alone (no session ID, nothing kept between requests), so
-any number of replicas are interchangeable behind any load balancer. The bearer token only admits
-the client: it is checked here and removed from the request before the MCP layer sees it; Close
-is only ever called with the server's own credential.
+any number of replicas are interchangeable behind any load balancer. Each POST is answered on its
+own response stream (SSE), so a long scan's progress notifications reach the client. The bearer
+token only admits the client: it is checked here and removed from the request before the MCP
+layer sees it; Close is only ever called with the server's own credential.
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ def startup_problem(settings: Settings, host: str) -> str | None:
         )
     for entry in settings.http_allowed_hosts:
         if not HOST_ENTRY.fullmatch(entry):
-            return f"{HOSTS_ENV} takes comma-separated host names or host:port, got {entry!r}."
+            return (
+                f"{HOSTS_ENV} takes comma-separated host names or host:port (IPv6 addresses in "
+                f"brackets), got {entry!r}."
+            )
     return None
 
 
@@ -74,10 +78,11 @@ def startup_notes(settings: Settings, host: str, port: int) -> list[str]:
     shown = _header_name(host) if host not in WILDCARD_HOSTS else "0.0.0.0"
     guard = "a bearer token required" if settings.http_token else "no token (loopback only)"
     notes = [f"MCP over HTTP at http://{shown}:{port}{MCP_PATH} (stateless), {guard}."]
-    if host in WILDCARD_HOSTS and not settings.http_allowed_hosts:
+    if not is_loopback(host) and not settings.http_allowed_hosts:
+        accepted = "a loopback name" if host in WILDCARD_HOSTS else f"a loopback name or {shown}"
         notes.append(
-            f"Bound to every address but {HOSTS_ENV} is empty: only requests whose Host header is a "
-            "loopback name are accepted. List the names clients use to reach this server."
+            f"{HOSTS_ENV} is empty: only requests whose Host header is {accepted} are accepted. "
+            "List the names clients use to reach this server (a proxy's public name included)."
         )
     return notes
 
@@ -118,8 +123,11 @@ class BearerTokenGate:
         self._token = token.reveal().encode("ascii")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan; the app serves no websockets
+        if scope["type"] == "lifespan":
             await self._app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # a websocket: nothing here speaks it, and it would bypass the check
+            await send({"type": "websocket.close", "code": 1008})
             return
         headers: list[tuple[bytes, bytes]] = list(scope["headers"])
         offered = [value for name, value in headers if name == b"authorization"]
@@ -160,7 +168,7 @@ def build_http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASG
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
-        json_response=True,
+        json_response=False,
         transport_security=transport_security(host, settings.http_allowed_hosts),
         host=host,
     )
