@@ -5,28 +5,32 @@
     close-events-mcp check [--demo]
     close-events-mcp sandbox [--host H] [--port N] [--latency MS] [--rate-limit N] [--filler-events N]
 
-In stdio mode nothing but the protocol is written to stdout; logs go to stderr. The sandbox and
-the MCP client are imported only by the commands that use them, to keep start-up fast.
+In stdio mode nothing but the protocol is written to stdout; logs go to stderr. Start-up is kept
+short, since hosts start their servers at launch: this module imports little beyond the standard
+library and the settings. The SDK and the server load in the command that runs them (over stdio
+with the cyclic garbage collector paused), the sandbox and the MCP client only in the commands
+that use them.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 
 from close_events_mcp import __version__
-from close_events_mcp.close_api import CloseClient
 from close_events_mcp.config import LOG_LEVELS, ConfigError, Credential, Secret, Settings, settings_from_env
-from close_events_mcp.errors import UserFacingError
-from close_events_mcp.server import build_server
-from close_events_mcp.text import clean, redact
+from close_events_mcp.text import clean, name_text, redact
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("close_events_mcp")
 DEMO_BASE_URL = "http://demo.sandbox.invalid/api/v1"
@@ -52,8 +56,10 @@ def configure_logging(level: str, secrets: Sequence[str]) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+    for noisy in ("httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(quiet)
+    # httpcore at DEBUG logs raw response headers; what matters of a request, httpx and we log already.
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -116,6 +122,8 @@ def parse_tool_arguments(pairs: Sequence[str]) -> dict[str, str]:
 
 def demo_setup(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
     """Settings and an in-process transport that point the client at the sandbox's demo org."""
+    import httpx
+
     from close_events_mcp.sandbox.seed import DEMO_API_KEY
     from close_events_mcp.sandbox.serve import demo_app
 
@@ -158,19 +166,38 @@ def warn_without_credential(settings: Settings) -> None:
         logger.warning("No CLOSE_API_KEY or CLOSE_ACCESS_TOKEN set: only describe_event_types will work.")
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """For start-up: importing the SDK and building the server make objects that live as long as the
+    process (modules, classes, schemas), where the cyclic collector finds next to nothing, yet it
+    would run dozens of times. Paused, then everything built is frozen out of its reach, which also
+    keeps the collections during tool calls short."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def serve(
     settings: Settings, transport: httpx.AsyncBaseTransport | None, kind: str, host: str, port: int
 ) -> int:
     if kind != "stdio":
         return serve_http(settings, transport, host, port)
     warn_without_credential(settings)
-    build_server(settings, transport=transport).run("stdio")
+    with collector_paused():
+        from close_events_mcp.server import build_server
+
+        server = build_server(settings, transport=transport)
+    server.run("stdio")
     return 0
 
 
 def serve_http(settings: Settings, transport: httpx.AsyncBaseTransport | None, host: str, port: int) -> int:
     """Serve MCP over HTTP; refuses (exit 2) a non-loopback address without CLOSE_EVENTS_HTTP_TOKEN."""
     from close_events_mcp import http_app
+    from close_events_mcp.server import build_server
 
     problem = http_app.startup_problem(settings, host)
     if problem:
@@ -192,6 +219,8 @@ async def run_call(
 ) -> int:
     from mcp import Client
 
+    from close_events_mcp.server import build_server
+
     async with Client(build_server(settings, transport=transport)) as client:
         result = await client.call_tool(tool, dict(arguments))
     if structured and result.structured_content is not None:
@@ -202,6 +231,9 @@ async def run_call(
 
 
 async def run_check(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> int:
+    from close_events_mcp.close_api import CloseClient
+    from close_events_mcp.errors import UserFacingError
+
     credential = settings.credential
     try:
         async with CloseClient(settings, transport=transport) as client:
@@ -225,7 +257,8 @@ def describe_me(me: dict[str, Any], credential: Credential | None, settings: Set
         if credential and not settings.demo
         else "demo key"
     )
-    name = clean(" ".join(str(me.get(k) or "") for k in ("first_name", "last_name")), 80) or "(no name)"
+    full = " ".join(str(me.get(k) or "") for k in ("first_name", "last_name")).strip()
+    name = name_text(full) if clean(full, 80) else "(no name)"
     lines = [
         f"OK: {kind} accepted by {source}.",
         f"User: {name} <{clean(str(me.get('email', '')), 80)}> ({me.get('id')})",
@@ -236,7 +269,9 @@ def describe_me(me: dict[str, Any], credential: Credential | None, settings: Set
             continue
         org_id = membership.get("organization_id")
         role = str(membership.get("role_id") or "unknown")
-        lines.append(f"Organization: {clean(str(organizations.get(org_id, '')), 80)} ({org_id}), role {role}")
+        org_name = str(organizations.get(org_id) or "")
+        org_name = name_text(org_name) if clean(org_name, 80) else "(no name)"
+        lines.append(f"Organization: {org_name} ({org_id}), role {role}")
         if role == "admin":
             lines.append("Admin: sees the values (data, previous_data) of every event for the full 30 days.")
         else:

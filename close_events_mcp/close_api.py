@@ -15,10 +15,9 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 
 from close_events_mcp import __version__
 from close_events_mcp.config import Credential, Settings
@@ -34,8 +33,11 @@ from close_events_mcp.errors import (
     ServerError,
     Unreachable,
 )
-from close_events_mcp.ratelimit import RateGate, wait_after_429
+from close_events_mcp.ratelimit import RateGate, Ticket, wait_after_429
 from close_events_mcp.text import clean, redact
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class _RetryableError(Exception):
 
 
 def _auth_for(credential: Credential) -> httpx.Auth | None:
+    import httpx  # noqa: PLC0415  (see CloseClient: start-up does not need httpx)
+
     if credential.kind == "api_key":
         return httpx.BasicAuth(credential.secret.reveal(), "")
     return None
@@ -83,25 +87,31 @@ class CloseClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._secrets = settings.secrets
+        self._transport = transport
         self._http: httpx.AsyncClient | None = None
-        if settings.credential is not None:
+
+    def _connection(self) -> httpx.AsyncClient | None:
+        """The HTTP client, made on first use: importing httpx and loading the TLS trust store take
+        a tenth of a second, which start-up (``initialize``, ``tools/list``) does not need to pay."""
+        credential = self.settings.credential
+        if self._http is None and credential is not None:
+            import httpx  # noqa: PLC0415
+
+            settings = self.settings
             self._http = httpx.AsyncClient(
                 base_url=settings.base_url,
-                auth=_auth_for(settings.credential),
-                headers={
-                    "User-Agent": USER_AGENT,
-                    "Accept": "application/json",
-                    **_auth_headers(settings.credential),
-                },
+                auth=_auth_for(credential),
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json", **_auth_headers(credential)},
                 timeout=httpx.Timeout(settings.request_timeout, connect=settings.connect_timeout),
                 limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60),
-                transport=transport,
+                transport=self._transport,
                 follow_redirects=False,
             )
+        return self._http
 
     @property
     def configured(self) -> bool:
-        return self._http is not None
+        return self.settings.credential is not None
 
     async def aclose(self) -> None:
         if self._http is not None:
@@ -131,33 +141,40 @@ class CloseClient:
 
     async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> JSONDict:
         """GET ``{base}{path}`` and return the JSON object, retrying what is safe to retry."""
-        if self._http is None:
+        http = self._connection()
+        if http is None:
             raise MissingCredentials()
         if not _SAFE_PATH.fullmatch(path):
             raise ValueError(f"refusing to request an unvetted path {path!r}")
         attempt = 0
         while True:
             self._check_gate_fits_deadline()
-            await self.gate.wait()
+            ticket = await self.gate.wait()
             try:
-                return await self._attempt(self._http, path, params)
-            except _RetryableError as retry:
-                if attempt >= self.settings.max_retries:
-                    raise retry.error from None
-                delay = retry.wait if retry.wait is not None else self._backoff(attempt)
-                if isinstance(retry.error, RateLimited):
-                    self.gate.hold(delay)
-                    delay = 0.0
-                elif not self._fits_deadline(delay):
-                    raise retry.error from None
-                attempt += 1
-                logger.info("retrying GET %s (attempt %d) after: %s", path, attempt + 1, retry.error)
-                if delay:
-                    await self._sleep(delay)
+                return await self._attempt(http, path, params, ticket)
+            except _RetryableError as failed:
+                retry = failed
+            finally:
+                self.gate.release(ticket)
+            delay = retry.wait if retry.wait is not None else self._backoff(attempt)
+            if isinstance(retry.error, RateLimited):
+                self.gate.throttled(delay, ticket, window_end_known=retry.wait is not None)
+            if attempt >= self.settings.max_retries:
+                raise retry.error from None
+            if isinstance(retry.error, RateLimited):
+                delay = 0.0
+            elif not self._fits_deadline(delay):
+                raise retry.error from None
+            attempt += 1
+            logger.info("retrying GET %s (attempt %d) after: %s", path, attempt + 1, retry.error)
+            if delay:
+                await self._sleep(delay)
 
     async def _attempt(
-        self, http: httpx.AsyncClient, path: str, params: Mapping[str, str] | None
+        self, http: httpx.AsyncClient, path: str, params: Mapping[str, str] | None, ticket: Ticket
     ) -> JSONDict:
+        import httpx  # noqa: PLC0415  (loaded already: _connection made the client)
+
         started = time.perf_counter()
         try:
             # httpx times each read alone; this bounds the whole answer, so a slow drip is retried too.
@@ -188,7 +205,7 @@ class CloseClient:
             ) from None
         elapsed = (time.perf_counter() - started) * 1000
         logger.debug("GET %s %s -> %d in %.0f ms", path, dict(params or {}), response.status_code, elapsed)
-        self.gate.observe(response.headers)
+        self.gate.observe(response.headers, ticket, limited=response.status_code == 429)
         return self._interpret(response, body, path)
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
@@ -247,7 +264,7 @@ class CloseClient:
 
     def _status_error(self, status: int, body: Any, path: str) -> CloseError:
         detail = self._close_message(body)
-        said = f": {detail}" if detail else ""
+        said = f": {detail.rstrip('.')}" if detail else ""
         credential = self.settings.credential
         if status == 400:
             return BadRequest(f"Close rejected the request (HTTP 400){said}.")

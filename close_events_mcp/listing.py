@@ -14,7 +14,7 @@ from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.filtering import FilterPlan, plan_filters
 from close_events_mcp.query import EVENT_ID, EventFilters, parse_limit
 from close_events_mcp.scan import OnPage, ScanLimits, Scanner, from_micros, micros
-from close_events_mcp.tokens import CURSOR, PageToken, conflicting_filters
+from close_events_mcp.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
 
 
 @dataclass(slots=True)
@@ -45,7 +45,7 @@ class Matches:
 
 def _resume_state(extra: dict[str, Any]) -> tuple[int | None, frozenset[str]]:
     boundary, skip = extra.get("b"), extra.get("k", [])
-    valid_boundary = boundary is None or (isinstance(boundary, int) and not isinstance(boundary, bool))
+    valid_boundary = boundary is None or valid_micros(boundary)
     valid_skip = (
         isinstance(skip, list)
         and len(skip) <= 50

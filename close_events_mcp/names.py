@@ -14,7 +14,7 @@ from typing import Any
 
 from close_events_mcp.directory import Directory
 from close_events_mcp.event import Event
-from close_events_mcp.text import clean
+from close_events_mcp.text import clean, name_text
 
 _USER_NAME_KEYS = (
     ("user_id", "user_name"),
@@ -71,12 +71,14 @@ class NameBook:
             self.leads.learn(event.object_id, payload.get("display_name") or payload.get("name"), seen)
 
     def user(self, user_id: str | None) -> str | None:
-        return self.directory.user(user_id) or self.users.get(user_id)
+        found = self.directory.user(user_id) or self.users.get(user_id)
+        return name_text(found) if found else None
 
     def field(self, key: str) -> str:
         """``custom.cf_…`` as the custom field's name when known; other fields as they are."""
         if key.startswith("custom."):
-            return self.directory.field(key.removeprefix("custom.")) or key
+            found = self.directory.field(key.removeprefix("custom."))
+            return name_text(found, 60) if found else key
         return key
 
     def lead(self, lead_id: str | None) -> str | None:

@@ -34,10 +34,10 @@ from close_events_mcp.tokens import (
     filters_from_body,
     seal,
     unseal,
+    valid_micros,
 )
 
 OVERLAP: Final = timedelta(minutes=5)
-MAX_POLL: Final = 500
 _ENTRY = struct.Struct(">8sq")
 
 
@@ -69,7 +69,7 @@ class Checkpoint:
     def decode(cls, token: str, *, now: datetime) -> Checkpoint:
         body, _ = unseal(CHECKPOINT, token)
         watermark, floor, packed = body.get("w"), body.get("fl"), body.get("h", "")
-        if not (isinstance(watermark, int) and isinstance(floor, int) and isinstance(packed, str)):
+        if not (valid_micros(watermark) and valid_micros(floor) and isinstance(packed, str)):
             raise CHECKPOINT.error()
         try:
             raw = base64.b64decode(packed, validate=True)

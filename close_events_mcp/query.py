@@ -180,7 +180,9 @@ class EventFilters:
 
 
 def _close_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    # Microseconds when there are any: a window continued from where a scan stopped starts mid-second.
+    precision = "microseconds" if moment.microsecond else "seconds"
+    return moment.astimezone(UTC).isoformat(timespec=precision).replace("+00:00", "Z")
 
 
 def parse_filters(

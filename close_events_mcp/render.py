@@ -22,7 +22,7 @@ from close_events_mcp.names import NameBook
 from close_events_mcp.objects import custom_values, fact_values, gist, object_name, title, title_fact
 from close_events_mcp.query import EventFilters
 from close_events_mcp.results import EventDetail, EventItem, EventList, FieldChange
-from close_events_mcp.text import clean, quote
+from close_events_mcp.text import path_text, quote
 
 LINE_CHANGES = 4
 WITHHELD_NOTE = (
@@ -356,7 +356,7 @@ def render_detail(event: Event, names: NameBook, *, now: datetime) -> tuple[str,
         **{**item.model_dump(), "object_name": name},
         description=_describe(event, item, name),
         request_id=event.request_id,
-        request=clean(f"{method} {path}", 200) if isinstance(method, str) and isinstance(path, str) else None,
+        request=path_text(method, path) if isinstance(method, str) and isinstance(path, str) else None,
         facts=facts,
         notes=notes,
     )

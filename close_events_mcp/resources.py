@@ -1,4 +1,6 @@
-"""Resources: the catalog, one object type, and one rendered event, addressable by URI."""
+"""Resources: the catalog, one object type, and one rendered event, addressable by URI.
+
+What renders them is imported on first read, not at start-up (see ``answers``)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,9 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from close_events_mcp import catalog
 from close_events_mcp.capping import cap_text
-from close_events_mcp.describe import describe_catalog
 from close_events_mcp.errors import ArgumentError, UserFacingError
 from close_events_mcp.server import AppState, state_of
-from close_events_mcp.tools import event_detail
 
 
 def register(server: MCPServer[AppState]) -> None:
@@ -25,6 +24,8 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="text/plain",
     )
     def event_types() -> str:
+        from close_events_mcp.describe import describe_catalog  # noqa: PLC0415
+
         return describe_catalog(None)[0]
 
     @server.resource(
@@ -35,9 +36,13 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="text/plain",
     )
     def event_type(object_type: str) -> str:
+        from close_events_mcp import catalog  # noqa: PLC0415
+        from close_events_mcp.describe import describe_catalog  # noqa: PLC0415
+        from close_events_mcp.query import show  # noqa: PLC0415
+
         if catalog.lookup(object_type) is None:
             raise ResourceNotFoundError(
-                f"{object_type!r} is not a Close event type; see close-events://event-types."
+                f"{show(object_type)} is not a Close event type; see close-events://event-types."
             )
         return describe_catalog(object_type)[0]
 
@@ -49,6 +54,8 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="text/plain",
     )
     async def event(event_id: str, ctx: Context[AppState, Any]) -> str:
+        from close_events_mcp.answers import event_detail  # noqa: PLC0415
+
         state = state_of(ctx)
         try:
             with anyio.fail_after(state.settings.call_timeout):

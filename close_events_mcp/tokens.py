@@ -16,7 +16,7 @@ import re
 import zlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
@@ -99,6 +99,18 @@ def filters_body(filters: EventFilters) -> dict[str, Any]:
     return body
 
 
+_EARLIEST_MICROS: Final = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+_LATEST_MICROS: Final = int(datetime(2101, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+def valid_micros(value: object) -> TypeGuard[int]:
+    """An instant a token carries (microseconds since the epoch) within the years the tools accept, so a
+    forged one can neither overflow a datetime nor open a window the arguments could not."""
+    return (
+        isinstance(value, int) and not isinstance(value, bool) and _EARLIEST_MICROS <= value < _LATEST_MICROS
+    )
+
+
 def _valid_time(value: object) -> bool:
     return value is None or (
         isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 2**33
@@ -148,7 +160,8 @@ class PageToken:
     def decode(cls, token: str, *, now: datetime) -> PageToken:
         body, close_cursor = unseal(CURSOR, token)
         limit, extra = body.get("n"), body.get("x", {})
-        if not isinstance(limit, int) or isinstance(limit, bool) or not isinstance(extra, dict):
+        valid_limit = isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1
+        if not valid_limit or not isinstance(extra, dict):
             raise CURSOR.error()
         return cls(filters_from_body(CURSOR, body, now=now), close_cursor, parse_limit(limit), extra)
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.text import clean, quote
+from close_events_mcp.text import clean, name_text, quote
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _NEEDS_QUOTES = re.compile(r"[\s;,→·\"'()\[\]]")
@@ -69,7 +69,7 @@ def label_of(item: object, limit: int) -> str | None:
         for key in _ITEM_KEYS:
             value = item.get(key)
             if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
-                return clean(str(value), limit)
+                return name_text(str(value), limit)
         return None
     if isinstance(item, str) and (address := _ADDRESS.fullmatch(item)):
         return clean(address.group(1), limit)

@@ -76,7 +76,7 @@ async def test_prompts_name_the_tools_and_treat_crm_text_as_data(client, demo_or
     ("arguments", "message"),
     [
         ({"lead_id": "lead_x/../../user", "window": "7d"}, "lead_id"),
-        ({"lead_id": "lead_abc", "window": "forever"}, "since"),
+        ({"lead_id": "lead_abc", "window": "forever"}, "window must be like"),
     ],
 )
 async def test_prompt_arguments_are_checked(client, arguments, message):

@@ -51,11 +51,18 @@ class Faults:
 
     latency: float = 0.0
     """Seconds added to every request."""
+    after: int = 0
+    """The next N requests are answered normally before any fault below applies (a fault in the middle
+    of a scan, say); rate limiting and latency apply throughout."""
     rate_limit: int | None = None
-    """Requests allowed per credential per ``rate_window`` seconds; beyond that, 429."""
+    """Requests allowed per credential per ``rate_window`` seconds; beyond that, 429. Counted as
+    they arrive, before the latency (a 429 comes back at once), as a gateway's limiter does."""
     rate_window: float = 1.0
-    send_ratelimit_header: bool = True
-    """Whether responses carry ``RateLimit: limit=…, remaining=…, reset=…`` while rate limiting."""
+    rate_limit_style: RateLimitStyle = "ratelimit"
+    """How the limiter says when to retry. ``ratelimit``, Close's way: every answer carries
+    ``RateLimit: limit=…, remaining=…, reset=…`` and a 429's body ``error.rate_reset`` too; or
+    no RateLimit header anywhere and a 429 with only ``retry-after``, only the ``body``'s
+    ``rate_reset``, or nothing at all (``none``)."""
     burst_429: int = 0
     """The next N requests get 429 whatever the rate."""
     burst_429_style: RateLimitStyle = "ratelimit"
@@ -165,15 +172,21 @@ class SandboxApp:
     ) -> tuple[Response, Delivery]:
         """The answer, and how it goes on the wire (the faults that live there)."""
         faults = self.faults
+        refused, limit_headers = self._admit(authorization)
+        if refused is not None:
+            return refused, "whole"
         if faults.latency:
             await anyio.sleep(faults.latency)
+        if faults.after > 0:
+            faults.after -= 1
+            return self._answer(method, path, params, authorization, limit_headers, inject=False), "whole"
         if faults.hang > 0:
             faults.hang -= 1
             return (0, [], b""), "hang"
         if faults.reset > 0 and faults.reset_style == "before":
             faults.reset -= 1
             return (0, [], b""), "reset"
-        response = self._answer(method, path, params, authorization)
+        response = self._answer(method, path, params, authorization, limit_headers)
         if faults.oversized > 0 and response[0] == 200:
             faults.oversized -= 1
             return response, "oversized"
@@ -185,14 +198,23 @@ class SandboxApp:
             return response, "drip"
         return response, "whole"
 
-    def _answer(self, method: str, path: str, params: dict[str, str], authorization: str | None) -> Response:
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        authorization: str | None,
+        limit_headers: list[tuple[bytes, bytes]],
+        *,
+        inject: bool = True,
+    ) -> Response:
         faults = self.faults
         principal = self._authenticate(authorization)
         if principal is None:
             return _json(401, {"error": "Unauthorized: the API key or access token is invalid."})
-        limited = self._rate_limit(authorization or "")
-        if limited is not None:
-            return limited
+        if not inject:
+            status, headers, body = self._route(method, path, params, principal)
+            return status, headers + limit_headers, body
         if faults.burst_429 > 0:
             faults.burst_429 -= 1
             return _too_many(faults.burst_429_style, faults.burst_429_reset)
@@ -200,7 +222,7 @@ class SandboxApp:
             faults.burst_5xx -= 1
             return _json(faults.status_5xx, {"error": "Service temporarily unavailable."})
         status, headers, body = self._route(method, path, params, principal)
-        headers += self._ratelimit_headers(authorization or "")
+        headers += limit_headers
         if faults.malformed > 0 and status == 200:
             faults.malformed -= 1
             return (
@@ -304,26 +326,23 @@ class SandboxApp:
             window.started, window.used = now, 0
         return window
 
-    def _rate_limit(self, credential: str) -> Response | None:
-        limit = self.faults.rate_limit
-        if limit is None:
-            return None
-        window = self._window(credential)
-        if window.used < limit:
+    def _admit(self, authorization: str | None) -> tuple[Response | None, list[tuple[bytes, bytes]]]:
+        """The rate limiter, as a request arrives: a 429 to send at once, or the headers for its answer."""
+        limit, style = self.faults.rate_limit, self.faults.rate_limit_style
+        if limit is None or self._authenticate(authorization) is None:
+            return None, []
+        window = self._window(authorization or "")
+        admitted = window.used < limit
+        if admitted:
             window.used += 1
-            return None
         reset = self.faults.rate_window - (self._monotonic() - window.started)
-        style: RateLimitStyle = "ratelimit" if self.faults.send_ratelimit_header else "body"
-        return _too_many(style, reset, limit)
-
-    def _ratelimit_headers(self, credential: str) -> list[tuple[bytes, bytes]]:
-        limit = self.faults.rate_limit
-        if limit is None or not self.faults.send_ratelimit_header:
-            return []
-        window = self._window(credential)
-        reset = self.faults.rate_window - (self._monotonic() - window.started)
-        value = f"limit={limit}, remaining={max(limit - window.used, 0)}, reset={_seconds(reset)}"
-        return [(b"ratelimit", value.encode())]
+        headers: list[tuple[bytes, bytes]] = []
+        if style == "ratelimit":
+            value = f"limit={limit}, remaining={max(limit - window.used, 0)}, reset={_seconds(reset)}"
+            headers.append((b"ratelimit", value.encode()))
+        if admitted:
+            return None, headers
+        return _too_many(style, reset, limit), headers
 
 
 def _seconds(value: float) -> str:
@@ -337,7 +356,7 @@ def _too_many(style: RateLimitStyle, reset: float, limit: int = 100) -> Response
     elif style == "retry-after":
         headers.append((b"retry-after", str(max(math.ceil(reset), 1)).encode()))
     error: JSONDict = {"message": "API call count exceeded for this window.", "rate_limit": limit}
-    if style == "body":
+    if style in ("ratelimit", "body"):  # Close's own 429s carry it; the other styles leave it out
         error["rate_reset"] = float(_seconds(reset))
     status, json_headers, body = _json(429, {"error": error})
     return status, json_headers + headers, body
@@ -352,7 +371,7 @@ def _json(status: int, payload: object) -> Response:
     )
 
 
-_PAD = b"x" * 65536
+_PAD = b"x" * (256 * 1024)
 
 
 def _oversized_headers(faults: Faults) -> list[tuple[bytes, bytes]]:
@@ -363,7 +382,7 @@ def _oversized_headers(faults: Faults) -> list[tuple[bytes, bytes]]:
 
 
 def _oversized_body(size: int) -> Iterator[bytes]:
-    """``{"data":[],"pad":"xxx…"}`` of exactly ``size`` bytes (at least 16), 64 KiB at a time."""
+    """``{"data":[],"pad":"xxx…"}`` of exactly ``size`` bytes (at least 16), 256 KiB at a time."""
     head, tail = b'{"data":[],"pad":"', b'"}'
     yield head
     left = max(size, 16) - len(head) - len(tail)
@@ -394,8 +413,9 @@ async def _stream(
         await send(start)
         for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if pause:
-                await anyio.sleep(pause)
+            # Always yield: uvicorn's send returns at once while the socket takes data, so without a
+            # pause this loop would hold the event loop, and not notice the client hang up, for 256 MiB.
+            await anyio.sleep(pause)
         await send({"type": "http.response.body", "body": b""})
         group.cancel_scope.cancel()
 
