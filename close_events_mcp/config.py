@@ -72,11 +72,17 @@ class Settings:
     """A response larger than this is refused: no page of 50 events comes close."""
     max_output_chars: int = 60_000
     """Hard cap on each answer's text, and on its structured content as compact JSON."""
-    scan_concurrency: int = 4
-    """Requests one scan keeps in flight (all share the rate-limit gate)."""
-    scan_max_events: int = 20_000
-    """Events one scan may read before it stops and says where to continue."""
-    scan_max_pages: int = 1_000
+    scan_concurrency: int = 8
+    """Requests one scan keeps in flight. Enough to keep up with Close's per-key limit when each
+    request takes half a second (10 requests/s x 0.5 s = 5 in flight, plus slack); never more
+    requests than the limit allows: all share the rate-limit gate, which spends each window's
+    budget as Close's RateLimit header states it, or paces from its 429s."""
+    scan_max_events: int = 50_000
+    """Events one scan may read before it stops and says where to continue: a busy week. At a
+    per-key limit of 10 requests/s this is 100 s of reading, so with the default call timeout the
+    time budget stops a scan first; this bounds scans when the timeout is raised."""
+    scan_max_pages: int = 1_500
+    """Requests one scan may make: half as many again as its events fill (see ``page_budget``)."""
     demo: bool = False
     http_token: Secret | None = field(default=None, repr=False)
     """HTTP transport: the bearer token every client must send; never a Close credential."""
@@ -91,6 +97,12 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def page_budget(max_events: int) -> int:
+    """The requests a scan of ``max_events`` may make: each slice of the window ends on a part-filled
+    page, so half as many again as full pages of 50 would take."""
+    return -(-max_events * 3 // 100)
 
 
 def _float_env(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -139,6 +151,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     if level not in LOG_LEVELS:
         raise ConfigError(f"CLOSE_EVENTS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}.")
 
+    max_events = _int_env(env, "CLOSE_EVENTS_SCAN_MAX_EVENTS", 50_000, 50, 1_000_000)
     http_token = env.get("CLOSE_EVENTS_HTTP_TOKEN", "").strip()
     allowed_hosts = env.get("CLOSE_EVENTS_HTTP_ALLOWED_HOSTS", "").split(",")
     return Settings(
@@ -149,6 +162,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_output_chars=_int_env(env, "CLOSE_EVENTS_MAX_OUTPUT_CHARS", 60_000, 2_000, 1_000_000),
         http_token=Secret(http_token) if http_token else None,
         http_allowed_hosts=tuple(h.strip().lower() for h in allowed_hosts if h.strip()),
-        scan_concurrency=_int_env(env, "CLOSE_EVENTS_SCAN_CONCURRENCY", 4, 1, 32),
-        scan_max_events=_int_env(env, "CLOSE_EVENTS_SCAN_MAX_EVENTS", 20_000, 50, 1_000_000),
+        scan_concurrency=_int_env(env, "CLOSE_EVENTS_SCAN_CONCURRENCY", 8, 1, 32),
+        scan_max_events=max_events,
+        scan_max_pages=page_budget(max_events),
     )

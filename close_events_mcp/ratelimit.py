@@ -2,8 +2,9 @@
 
 Close answers 429 when a key goes over its limit and says how long to wait, in order of
 preference: the ``RateLimit`` header's ``reset``, then ``Retry-After``, then the body's
-``error.rate_reset``. Successful responses may carry ``RateLimit`` too; when it says nothing
-remains, the gate holds new requests until the window resets instead of provoking a 429.
+``error.rate_reset``. Successful responses carry ``RateLimit`` too, and the gate spends each
+window's ``remaining`` without provoking a 429; without the header it learns a pace from the 429s
+(see ``RateGate``).
 """
 
 from __future__ import annotations
@@ -97,26 +98,139 @@ def wait_after_429(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A request let through the gate: its place in the order of requests, and when it went."""
+
+    number: int
+    sent_at: float
+
+
+@dataclass(slots=True)
+class _Window:
+    """Close's current rate-limit window, as its RateLimit headers describe it."""
+
+    remaining: float
+    """The least Close said was left in it: the answer stamped last."""
+    until: float
+    """When it ends on our clock: a request's send time plus the reset its answer gave (Close
+    stamps the header as the request arrives, a moment after we sent it), the latest of these."""
+
+
+WINDOW_MARGIN = 0.03
+"""Seconds past a window's estimated end before its exhausted budget is considered renewed: a
+request's way to Close takes a little time, and that estimate is early by about that much."""
+PACE_MARGIN = 1.05
+"""A learned pace is kept this much slower than one known to be too fast."""
+CATCH_UP, CREEP = 0.98, 0.9998
+"""Each answered request shortens the pace by these factors: quickly while it is well slower than
+the last pace that met a 429 (the first estimate is rough: a Retry-After rounds the window's end
+up to a whole second), then barely, so the limit is met again only now and then."""
+
+
 class RateGate:
-    """Shared by all requests of a process: once Close says wait, nobody sends until then."""
+    """Shared by all requests of a process: what makes a request wait before it goes out.
+
+    - A hold: Close said wait (a 429), so nobody sends until then.
+    - The window's budget, when Close sends the ``RateLimit`` header (it does, on every answer):
+      the least ``remaining`` any answer in the window gave, less the requests still on their
+      way (some may not have been counted yet). None left means waiting for the window's end.
+      Concurrent requests then use each window to the full and provoke no 429.
+    - Without the header, a pace learned from the 429s: the requests Close let through from the
+      end of one hold to the next 429, over the time up to the window's end (the 429's wait). It
+      is kept slightly slower and creeps up again, so it follows the limit without relying on
+      any header being there.
+
+    The client calls ``wait`` before each request, ``observe`` with its answer, and ``release``
+    once it is no longer on its way (answered or failed).
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._resume_at = 0.0
+        self._issued = 0
+        self._in_flight = 0
+        self._window: _Window | None = None
+        self._header_seen = False
+        self._interval = 0.0
+        self._too_fast = 0.0
+        """The last pace that met a 429 (0: none yet)."""
+        self._next_slot = 0.0
+        self._cycle_first = 0
+        """The first ticket sent since the last hold ended: where the current pace cycle starts."""
+        self._cycle_started = clock()
+
+    @property
+    def pace(self) -> float:
+        """Seconds between requests learned from 429s (0: no pace)."""
+        return self._interval
 
     def delay(self) -> float:
-        return max(0.0, self._resume_at - self._clock())
+        """Seconds before the next request may go out."""
+        now = self._clock()
+        waits = [self._resume_at - now, self._next_slot - now if self._interval else 0.0]
+        window = self._window
+        if window is not None:
+            renewed_at = window.until + WINDOW_MARGIN
+            if now < renewed_at and window.remaining - self._in_flight < 1:
+                waits.append(renewed_at - now)
+        return max(0.0, *waits)
 
     def hold(self, seconds: float) -> None:
-        self._resume_at = max(self._resume_at, self._clock() + min(seconds, MAX_WAIT))
+        resume_at = self._clock() + min(max(seconds, 0.0), MAX_WAIT)
+        if resume_at > self._resume_at:
+            self._resume_at = resume_at
+            self._cycle_first, self._cycle_started = self._issued, resume_at
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Pace from a response's ``RateLimit`` header: nothing left means wait for the reset."""
-        state = _header_state(headers)
-        if state and state.remaining is not None and state.remaining < 1 and state.reset:
-            self.hold(state.reset)
-
-    async def wait(self) -> None:
+    async def wait(self) -> Ticket:
+        """Wait until a request may go out; it then counts as on its way until ``release``."""
         # A loop, not an Event: another request may extend the hold while we sleep.
         while (delay := self.delay()) > 0:  # noqa: ASYNC110
             await anyio.sleep(delay)
+        now = self._clock()
+        if self._interval:
+            self._next_slot = max(now, self._next_slot) + self._interval
+        ticket = Ticket(self._issued, now)
+        self._issued += 1
+        self._in_flight += 1
+        return ticket
+
+    def release(self, ticket: Ticket) -> None:
+        """The request is answered, or failed: no longer on its way."""
+        self._in_flight = max(self._in_flight - 1, 0)
+
+    def observe(
+        self, headers: Mapping[str, str], ticket: Ticket | None = None, *, limited: bool = False
+    ) -> None:
+        """Learn from an answer's headers (``limited``: it was a 429)."""
+        state = _header_state(headers)
+        if state is not None and state.remaining is not None and state.reset is not None:
+            self._header_seen = True
+            sent_at = ticket.sent_at if ticket else self._clock()
+            until = sent_at + min(state.reset, MAX_WAIT)
+            window = self._window
+            if window is None or sent_at >= window.until:  # sent after the known window ended
+                self._window = _Window(state.remaining, until)
+            else:
+                window.remaining = min(window.remaining, state.remaining)
+                window.until = max(window.until, until)
+        if not limited and self._interval:
+            slow = not self._too_fast or self._interval > self._too_fast * PACE_MARGIN * 1.02
+            self._interval *= CATCH_UP if slow else CREEP
+
+    def throttled(
+        self, seconds: float, ticket: Ticket | None = None, *, window_end_known: bool = True
+    ) -> None:
+        """A 429: hold everyone ``seconds`` and, without a RateLimit header, learn a pace from it."""
+        now = self._clock()
+        number = ticket.number if ticket else self._issued - 1
+        if not self._header_seen and number >= self._cycle_first:  # the first 429 of its cycle
+            if self._interval:
+                self._too_fast = self._interval
+                self._interval *= PACE_MARGIN
+            else:  # the first: the rate Close let through, up to the window's end
+                let_through = number - self._cycle_first
+                span = (now + seconds if window_end_known else now) - self._cycle_started
+                if let_through >= 1 and span > 0:
+                    self._interval = span / let_through * PACE_MARGIN
+        self.hold(seconds)

@@ -9,13 +9,17 @@ fully read, newest first (or oldest first), and where that stretch ends.
 Slice boundaries lose and duplicate nothing: a page's events at its oldest timestamp are held
 back until the next page shows no more events share that microsecond, so a slice that stops
 early has read exactly the events *after* that instant, and the next query can start there.
+
+Activity is uneven (busy afternoons, quiet nights), so equal slices are not equal work: a worker
+that finds no slice left to start takes the older half of what the busiest slice still has to
+read, and that slice stops where the new one begins. Every worker stays busy to the end.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Literal, Protocol, TypeVar
@@ -23,6 +27,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 import anyio
 
 from close_events_mcp.close_api import CloseClient
+from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event
 from close_events_mcp.query import MAX_PAGE, EventFilters
 
@@ -53,11 +58,15 @@ class Sink(Protocol):
 S = TypeVar("S", bound=Sink)
 
 
+MIN_SPLIT_PAGES = 3
+"""A slice is split for an idle worker only if it has at least this many pages left to read."""
+
+
 @dataclass(frozen=True, slots=True)
 class ScanLimits:
     max_events: int = 5000
     max_pages: int = 200
-    concurrency: int = 4
+    concurrency: int = 8
     time_share: float = 0.8
     """Stop reading once this share of the call's remaining time is spent, so what was read
     can still be reported (with where to continue) before the call's hard deadline."""
@@ -74,6 +83,8 @@ class Slice(Generic[S]):
     """The whole slice was read."""
     reached: int | None = None
     """When not done: every event at or after this microsecond (and before ``end``) was read."""
+    read: int = 0
+    """Events read in this slice so far (its density, for splitting)."""
 
 
 @dataclass(slots=True)
@@ -129,6 +140,8 @@ class Scanner(Generic[S]):
         self._progress = _Progress()
         self._slices: list[Slice[S]] = []
         self._soft_deadline = math.inf
+        self._progressed = anyio.Event()
+        """Set (and replaced) whenever a page is read or a slice finished: idle workers look again."""
 
     async def run(self) -> ScanResult[S]:
         if self._since >= self._until:
@@ -138,13 +151,20 @@ class Scanner(Generic[S]):
             self._soft_deadline = now + (deadline - now) * self._limits.time_share
         first = Slice(self._since, self._until, self._make_sink())
         self._slices.append(first)
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._watch_stop, group.cancel_scope)
-            remaining = await self._walk(first, first_page_only=True)
-            if remaining is not None and not self._progress.stop.is_set():
-                self._split(remaining, first)
-                await self._walk_all()
-            group.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._watch_stop, group.cancel_scope)
+                remaining = await self._walk(first, first_page_only=True)
+                if remaining is not None and not self._progress.stop.is_set():
+                    self._split(remaining, first)
+                    await self._walk_all()
+                group.cancel_scope.cancel()
+        except BaseExceptionGroup as failed:
+            # A request that failed for good ends the scan: no partial result, its error as it was.
+            errors = list(_leaves(failed))
+            if errors and all(isinstance(error, UserFacingError) for error in errors):
+                raise errors[0] from None
+            raise
         return self._result()
 
     async def _watch_stop(self, scope: anyio.CancelScope) -> None:
@@ -160,7 +180,8 @@ class Scanner(Generic[S]):
         seen_span = max(self._until - rest_end, 1)
         rest_span = rest_end - self._since
         estimated_pages = rest_span / seen_span  # the first page held a full page of events
-        count = max(1, min(math.ceil(estimated_pages / 2), self._limits.concurrency * 4))
+        # Each slice ends on a part-filled page, so not too many; idle workers split busy ones later.
+        count = max(1, min(math.ceil(estimated_pages / 4), self._limits.concurrency * 2))
         step = rest_span / count
         bounds = [self._since + round(step * i) for i in range(count)] + [rest_end]
         for low, high in itertools.pairwise(bounds):
@@ -169,36 +190,72 @@ class Scanner(Generic[S]):
 
     async def _walk_all(self) -> None:
         pending = sorted(self._slices[1:], key=lambda s: s.start, reverse=self._order == "newest")
-        queue = iter(pending)
+        walking: list[Slice[S]] = []
 
         async def worker() -> None:
-            for piece in queue:
-                if self._progress.stop.is_set():
-                    return
-                await self._walk(piece)
+            while not self._progress.stop.is_set():
+                progressed = self._progressed
+                piece = pending.pop(0) if pending else self._split_busiest(walking)
+                if piece is None:
+                    if not walking:
+                        return
+                    await progressed.wait()  # a page further on, a slice may be worth splitting
+                    continue
+                walking.append(piece)
+                try:
+                    await self._walk(piece)
+                finally:
+                    walking.remove(piece)
+                    self._signal_progress()
 
         async with anyio.create_task_group() as group:
-            for _ in range(min(self._limits.concurrency, len(pending))):
+            for _ in range(self._limits.concurrency):
                 group.start_soon(worker)
+
+    def _signal_progress(self) -> None:
+        self._progressed.set()
+        self._progressed = anyio.Event()
+
+    def _split_busiest(self, walking: list[Slice[S]]) -> Slice[S] | None:
+        """For an idle worker: the older half of what the slice with the most left to read has left."""
+        best: tuple[float, Slice[S], int] | None = None
+        for piece in walking:
+            if piece.reached is None or piece.done:
+                continue
+            left = piece.read / max(piece.end - piece.reached, 1) * (piece.reached - piece.start)
+            if left >= MIN_SPLIT_PAGES * MAX_PAGE and (best is None or left > best[0]):
+                best = (left, piece, piece.reached)
+        if best is None:
+            return None
+        _, busiest, reached = best
+        middle = busiest.start + (reached - busiest.start) // 2
+        older = Slice(busiest.start, middle, self._make_sink())
+        busiest.start = middle  # its walk stops once it reads past here
+        self._slices.append(older)
+        return older
 
     async def _walk(self, piece: Slice[S], *, first_page_only: bool = False) -> int | None:
         """Read one slice newest first. For the window's first page only, returns where the
         rest of the window ends (None when that page was all there is)."""
         cursor: str | None = None
         held: list[Event] = []
+        query = {  # fixed for the walk: a cursor goes with the query it came from
+            **self._base,
+            "date_updated__gte": _iso(from_micros(piece.start)),
+            "date_updated__lt": _iso(from_micros(piece.end)),
+            "_limit": str(MAX_PAGE),
+        }
         while True:
-            params = {
-                **self._base,
-                "date_updated__gte": _iso(from_micros(piece.start)),
-                "date_updated__lt": _iso(from_micros(piece.end)),
-                "_limit": str(MAX_PAGE),
-            }
-            if cursor:
-                params["_cursor"] = cursor
+            params = {**query, "_cursor": cursor} if cursor else query
             page = await self._client.list_events(params)
             events = [Event.from_close(raw) for raw in page["data"] if isinstance(raw, dict)]
             next_cursor = page.get("cursor_next")
             cursor = next_cursor if isinstance(next_cursor, str) and next_cursor and events else None
+            piece.read += len(events)
+            if events and micros(events[-1].date_updated) < piece.start:
+                # Split while this page was on its way: what is older belongs to the new slice.
+                events = [e for e in events if micros(e.date_updated) >= piece.start]
+                cursor = None
             batch = held + events
             if cursor:
                 # The next page may hold more events of this page's oldest microsecond: keep
@@ -209,6 +266,7 @@ class Scanner(Generic[S]):
                 piece.reached = oldest + 1
             for event in batch:
                 piece.sink.add(event)
+            self._signal_progress()
             await self._count(len(events))
             if cursor is None:
                 piece.done, piece.reached = True, None
@@ -272,6 +330,14 @@ class Scanner(Generic[S]):
             pages=self._progress.pages,
             cut_by=None if complete else self._progress.cut_by,
         )
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            yield from _leaves(error)
+        else:
+            yield error
 
 
 def _iso(moment: datetime) -> str:

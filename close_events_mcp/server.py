@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, get_origin
+from typing import TYPE_CHECKING, Any, get_origin
 
 import anyio
-import httpx
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp_types import CallToolResult, InputRequiredResult, TextContent
+from mcp_types import CallToolResult, InputRequiredResult, TextContent, Tool
 from pydantic import BaseModel, ValidationError
 
 from close_events_mcp import __version__
@@ -28,7 +27,12 @@ from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event
 from close_events_mcp.names import NameBook
 from close_events_mcp.results import dump
-from close_events_mcp.scan import OnPage, ScanLimits
+from close_events_mcp.schemas import compact_output_schema
+
+if TYPE_CHECKING:
+    import httpx
+
+    from close_events_mcp.scan import OnPage, ScanLimits
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +57,8 @@ class AppState:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def limits(self, max_events: int | None = None) -> ScanLimits:
+        from close_events_mcp.scan import ScanLimits  # noqa: PLC0415  (the scan engine loads on first use)
+
         settings = self.settings
         return ScanLimits(
             max_events=min(max_events or settings.scan_max_events, settings.scan_max_events),
@@ -114,9 +120,18 @@ def text_result(text: str, structured: BaseModel, cap: int) -> CallToolResult:
 
 
 class EventLogServer(MCPServer[AppState]):
-    """An ``MCPServer`` whose argument errors are short and specific, and that refuses unknown arguments."""
+    """An ``MCPServer`` whose argument errors are short and specific, that refuses unknown arguments,
+    and whose output schemas are quick for clients to check (see ``schemas``)."""
 
     _parameters: dict[str, frozenset[str]]
+
+    async def list_tools(self) -> list[Tool]:
+        return [
+            tool.model_copy(update={"output_schema": compact_output_schema(tool.output_schema)})
+            if tool.output_schema
+            else tool
+            for tool in await super().list_tools()
+        ]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None

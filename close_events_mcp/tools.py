@@ -1,34 +1,24 @@
-"""The tools. Each stays thin: parse the arguments, call Close (or scan), render.
+"""The tools: what the model sees of each (name, arguments, description), and the call's frame.
 
 All are registered through ``read_only``, which sets the annotations every tool here shares:
-read-only, not destructive, idempotent, open-world (they read a live CRM).
+read-only, not destructive, idempotent, open-world (they read a live CRM). The work itself is in
+``answers``, imported on the first call so that start-up does not load it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from close_events_mcp import catalog
-from close_events_mcp.describe import describe_catalog
-from close_events_mcp.digest import Tally, build_digest, combine, digest_text
-from close_events_mcp.errors import ArgumentError, NotFound
-from close_events_mcp.event import Event, format_timestamp
-from close_events_mcp.filtering import plan_filters
-from close_events_mcp.listing import list_page
-from close_events_mcp.poll import MAX_POLL, poll
-from close_events_mcp.query import EventFilters, parse_event_id, parse_filters, parse_object_type
-from close_events_mcp.render import event_item, event_line, render_detail, render_list
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
-from close_events_mcp.scan import Scanner, from_micros
 from close_events_mcp.server import AppState, progress_to, state_of, text_result, tool_errors
 
+MAX_POLL: Final = 500
+"""Most events one poll_events call returns."""
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
@@ -68,18 +58,6 @@ CursorArg = Annotated[
 ]
 
 
-async def _filters(state: AppState, now: datetime, **arguments: Any) -> EventFilters:
-    """Validated filters, with a custom field named by its name resolved to its key."""
-    filters = parse_filters(now=now, **arguments)
-    wanted = filters.changed_field
-    if wanted and not wanted.startswith("custom."):
-        await state.names.directory.load_fields(state.client)
-        field_id = state.names.directory.field_id(wanted)
-        if field_id:
-            filters = replace(filters, changed_field=f"custom.{field_id}")
-    return filters
-
-
 def register(server: MCPServer[AppState]) -> None:
     def read_only(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return server.tool(title=title, annotations=READ_ONLY.model_copy(update={"title": title}))
@@ -109,27 +87,15 @@ def register(server: MCPServer[AppState]) -> None:
         itself (e.g. object_type+action, lead_id alone, user_id+object_type); for any other combination,
         and for changed_field and exclude_noisy, the server scans the window and checks them itself, within
         a budget, and says so. Follow next_cursor for more; get_event shows one event in full."""
+        from close_events_mcp import answers  # noqa: PLC0415  (not at start-up: see the module docstring)
+
         state = state_of(ctx)
         with tool_errors(state.settings.call_timeout):
-            now = state.clock()
-            filters = await _filters(
-                state, now, object_type=object_type, action=action, object_id=object_id, lead_id=lead_id,
-                user_id=user_id, request_id=request_id, since=since, until=until,
-                changed_field=changed_field, exclude_noisy=exclude_noisy,
+            text, result = await answers.list_events(
+                state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
+                lead_id=lead_id, user_id=user_id, request_id=request_id, since=since, until=until,
+                changed_field=changed_field, exclude_noisy=exclude_noisy, limit=limit, cursor=cursor,
             )  # fmt: skip
-            page = await list_page(
-                state.client, filters, limit=limit, cursor=cursor, now=now, limits=state.limits(),
-                on_page=progress_to(ctx),
-            )  # fmt: skip
-            await state.learn_names(page.events)
-            text, result = render_list(
-                page.events,
-                state.names,
-                page.filters,
-                now=now,
-                next_cursor=page.next_cursor,
-                notes=page.notes,
-            )
         return text_result(text, result, state.settings.max_output_chars)
 
     @read_only("Get one Close event")
@@ -141,9 +107,11 @@ def register(server: MCPServer[AppState]) -> None:
         the request that caused it, how (merged into / from which lead, bulk action, import revert), every
         changed field before → after, and the object's key fields. Use it after list_events, with an event
         ID from there."""
+        from close_events_mcp import answers  # noqa: PLC0415
+
         state = state_of(ctx)
         with tool_errors(state.settings.call_timeout):
-            text, result = await event_detail(state, event_id)
+            text, result = await answers.event_detail(state, event_id)
         return text_result(text, result, state.settings.max_output_chars)
 
     @read_only("Summarize Close events")
@@ -173,15 +141,15 @@ def register(server: MCPServer[AppState]) -> None:
         reading in full (deletions and how, merges, opportunities won or lost, lead status changes,
         custom field changes, bulk actions and imports). Use it for "what happened today / this week",
         one lead's story (lead_id), or a user's day (user_id). Takes any list_events filter."""
+        from close_events_mcp import answers  # noqa: PLC0415
+
         state = state_of(ctx)
         with tool_errors(state.settings.call_timeout):
-            now = state.clock()
-            filters = await _filters(
-                state, now, object_type=object_type, action=action, object_id=object_id, lead_id=lead_id,
-                user_id=user_id, request_id=request_id, since=since or "24h", until=until,
-                changed_field=changed_field, exclude_noisy=exclude_noisy,
+            text, result = await answers.summarize_events(
+                state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
+                lead_id=lead_id, user_id=user_id, request_id=request_id, since=since or "24h", until=until,
+                changed_field=changed_field, exclude_noisy=exclude_noisy, max_events=max_events,
             )  # fmt: skip
-            text, result = await _digest(state, filters, now, max_events, ctx)
         return text_result(text, result, state.settings.max_output_chars)
 
     @read_only("Poll new Close events")
@@ -212,19 +180,16 @@ def register(server: MCPServer[AppState]) -> None:
         ones), and an event Close later consolidated is delivered again, marked. The checkpoint is
         self-contained (no server state), so any replica can serve the next call. Filters are those of
         list_events; pass the same ones with every checkpoint."""
+        from close_events_mcp import answers  # noqa: PLC0415
+
         state = state_of(ctx)
         with tool_errors(state.settings.call_timeout):
-            now = state.clock()
-            if checkpoint and since:
-                raise ArgumentError(
-                    "since is only for the first poll; the checkpoint already says where to go on."
-                )
-            filters = await _filters(
-                state, now, object_type=object_type, action=action, object_id=object_id, lead_id=lead_id,
-                user_id=user_id, request_id=request_id, since=since, changed_field=changed_field,
-                exclude_noisy=exclude_noisy,
+            text, result = await answers.poll_events(
+                state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
+                lead_id=lead_id, user_id=user_id, request_id=request_id, since=since,
+                changed_field=changed_field, exclude_noisy=exclude_noisy, checkpoint=checkpoint,
+                limit=min(limit or 100, MAX_POLL),
             )  # fmt: skip
-            text, result = await _poll(state, filters, checkpoint, min(limit or 100, MAX_POLL), now, ctx)
         return text_result(text, result, state.settings.max_output_chars)
 
     @read_only("Describe Close event types")
@@ -238,93 +203,9 @@ def register(server: MCPServer[AppState]) -> None:
         progress updates, and the quieter ones to use instead), the filter combinations Close supports,
         the 30-day retention and who sees event data. Use it before filtering by a type or action you are
         unsure of; pass object_type for what triggers each of its actions. Needs no Close credential."""
+        from close_events_mcp import answers  # noqa: PLC0415
+
         state = state_of(ctx)
         with tool_errors(state.settings.call_timeout):
-            text, result = describe_catalog(parse_object_type(object_type))
+            text, result = answers.describe_event_types(object_type)
         return text_result(text, result, state.settings.max_output_chars)
-
-
-async def event_detail(state: AppState, event_id: str) -> tuple[str, EventDetail]:
-    """One event rendered in full (get_event and the event resource)."""
-    event_id = parse_event_id(event_id)
-    try:
-        raw = await state.client.get_event(event_id)
-    except NotFound:
-        raise ArgumentError(
-            f"No event {event_id}: it does not exist in this organization, or it is older than "
-            f"Close's {catalog.RETENTION_DAYS}-day retention. list_events finds current event IDs."
-        ) from None
-    event = Event.from_close(raw)
-    await state.learn_names([event], payload_fields=True)
-    return render_detail(event, state.names, now=state.clock())
-
-
-async def _digest(
-    state: AppState, filters: EventFilters, now: datetime, max_events: int | None, ctx: Ctx
-) -> tuple[str, EventDigest]:
-    plan = plan_filters(filters)
-    since = filters.since or now - timedelta(days=1)
-    until = filters.until or now
-    result = await Scanner(
-        state.client,
-        plan.close,
-        lambda: Tally(accept=plan.matches, on_event=state.names.learn),
-        since=since,
-        until=until,
-        limits=state.limits(max_events),
-        on_page=progress_to(ctx),
-    ).run()
-    tally = combine(result.sinks)
-    notable = [entry[2] for entries in tally.notable.values() for entry in entries]
-    await state.learn_names(notable)
-    if any(key.startswith("user_") and not state.names.user(key) for key in tally.by_actor):
-        await state.names.directory.load_users(state.client)
-    covered_since = since if result.complete else from_micros(result.covered_from)
-    digest = build_digest(tally, state.names, result, since=covered_since, until=until, now=now)
-    if note := plan.note():
-        digest.notes.append(note)
-    if not result.complete:
-        rest = from_micros(result.covered_from).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        digest.notes.append(
-            f"The scan budget stopped after {result.events} events: this digest covers "
-            f"{format_timestamp(covered_since)} → {format_timestamp(until)} only. For the earlier part call "
-            f"summarize_events with since={format_timestamp(since)} until={rest} (and the same filters)."
-        )
-    return digest_text(digest), digest
-
-
-async def _poll(
-    state: AppState, filters: EventFilters, checkpoint: str | None, limit: int, now: datetime, ctx: Ctx
-) -> tuple[str, PollEvents]:
-    outcome = await poll(
-        state.client, filters, checkpoint=checkpoint, limit=limit, now=now, limits=state.limits(),
-        on_page=progress_to(ctx),
-    )  # fmt: skip
-    events = [event for event, _ in outcome.delivered]
-    await state.learn_names(events)
-    items = [
-        event_item(event, state.names, now).model_copy(update={"consolidated": True if again else None})
-        for event, again in outcome.delivered
-    ]
-    result = PollEvents(
-        events=items,
-        count=len(items),
-        checkpoint=outcome.checkpoint,
-        more=outcome.more,
-        since=format_timestamp(outcome.since),
-        until=format_timestamp(outcome.until),
-    )
-    window = f"{result.since} → {result.until}"
-    if items:
-        noun = "event" if len(items) == 1 else "events"
-        lines = [f"{len(items)} new {noun} ({window}), oldest first, times UTC:"]
-        lines += [f"  {event_line(item, standalone=True)}" for item in items]
-    else:
-        lines = [f"No new events ({window})."]
-    lines.append(f"checkpoint: {result.checkpoint}")
-    lines.append(
-        "More are waiting: call poll_events again now with this checkpoint."
-        if result.more
-        else "Next time, call poll_events with this checkpoint."
-    )
-    return "\n".join(lines), result

@@ -1,0 +1,148 @@
+"""The work behind each tool: validate the filters, call Close (or scan), render the answer.
+
+``tools`` declares what the model sees (names, arguments, descriptions) and imports this module
+only when a tool is called: start-up (``initialize``, ``tools/list``) never pays for the scan
+engine, the renderers or the digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from close_events_mcp import catalog
+from close_events_mcp.describe import describe_catalog
+from close_events_mcp.digest import Tally, build_digest, combine, digest_text
+from close_events_mcp.errors import ArgumentError, NotFound
+from close_events_mcp.event import Event, format_timestamp
+from close_events_mcp.filtering import plan_filters
+from close_events_mcp.listing import list_page
+from close_events_mcp.poll import poll
+from close_events_mcp.query import EventFilters, parse_event_id, parse_filters, parse_object_type
+from close_events_mcp.render import event_item, event_line, render_detail, render_list
+from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
+from close_events_mcp.scan import OnPage, Scanner, from_micros
+from close_events_mcp.server import AppState
+
+
+async def filters_for(state: AppState, now: datetime, **arguments: Any) -> EventFilters:
+    """Validated filters, with a custom field named by its name resolved to its key."""
+    filters = parse_filters(now=now, **arguments)
+    wanted = filters.changed_field
+    if wanted and not wanted.startswith("custom."):
+        await state.names.directory.load_fields(state.client)
+        field_id = state.names.directory.field_id(wanted)
+        if field_id:
+            filters = replace(filters, changed_field=f"custom.{field_id}")
+    return filters
+
+
+async def list_events(
+    state: AppState, on_page: OnPage, *, limit: int | None, cursor: str | None, **arguments: Any
+) -> tuple[str, EventList]:
+    now = state.clock()
+    filters = await filters_for(state, now, **arguments)
+    page = await list_page(
+        state.client, filters, limit=limit, cursor=cursor, now=now, limits=state.limits(), on_page=on_page
+    )
+    await state.learn_names(page.events)
+    return render_list(
+        page.events, state.names, page.filters, now=now, next_cursor=page.next_cursor, notes=page.notes
+    )
+
+
+async def event_detail(state: AppState, event_id: str) -> tuple[str, EventDetail]:
+    """One event rendered in full (get_event and the event resource)."""
+    event_id = parse_event_id(event_id)
+    try:
+        raw = await state.client.get_event(event_id)
+    except NotFound:
+        raise ArgumentError(
+            f"No event {event_id}: it does not exist in this organization, or it is older than "
+            f"Close's {catalog.RETENTION_DAYS}-day retention. list_events finds current event IDs."
+        ) from None
+    event = Event.from_close(raw)
+    await state.learn_names([event], payload_fields=True)
+    return render_detail(event, state.names, now=state.clock())
+
+
+async def summarize_events(
+    state: AppState, on_page: OnPage, *, max_events: int | None, **arguments: Any
+) -> tuple[str, EventDigest]:
+    now = state.clock()
+    filters = await filters_for(state, now, **arguments)
+    plan = plan_filters(filters)
+    since = filters.since or now - timedelta(days=1)
+    until = filters.until or now
+    result = await Scanner(
+        state.client,
+        plan.close,
+        lambda: Tally(accept=plan.matches, on_event=state.names.learn),
+        since=since,
+        until=until,
+        limits=state.limits(max_events),
+        on_page=on_page,
+    ).run()
+    tally = combine(result.sinks)
+    notable = [entry[2] for entries in tally.notable.values() for entry in entries]
+    await state.learn_names(notable)
+    if any(key.startswith("user_") and not state.names.user(key) for key in tally.by_actor):
+        await state.names.directory.load_users(state.client)
+    covered_since = since if result.complete else from_micros(result.covered_from)
+    digest = build_digest(tally, state.names, result, since=covered_since, until=until, now=now)
+    if note := plan.note():
+        digest.notes.append(note)
+    if not result.complete:
+        rest = from_micros(result.covered_from).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        digest.notes.append(
+            f"The scan budget stopped after {result.events} events: this digest covers "
+            f"{format_timestamp(covered_since)} → {format_timestamp(until)} only. For the earlier part call "
+            f"summarize_events with since={format_timestamp(since)} until={rest} (and the same filters)."
+        )
+    return digest_text(digest), digest
+
+
+async def poll_events(
+    state: AppState, on_page: OnPage, *, checkpoint: str | None, limit: int, **arguments: Any
+) -> tuple[str, PollEvents]:
+    now = state.clock()
+    if checkpoint and arguments.get("since"):
+        raise ArgumentError("since is only for the first poll; the checkpoint already says where to go on.")
+    filters = await filters_for(state, now, **arguments)
+    outcome = await poll(
+        state.client, filters, checkpoint=checkpoint, limit=limit, now=now, limits=state.limits(),
+        on_page=on_page,
+    )  # fmt: skip
+    events = [event for event, _ in outcome.delivered]
+    await state.learn_names(events)
+    items = [
+        event_item(event, state.names, now).model_copy(update={"consolidated": True if again else None})
+        for event, again in outcome.delivered
+    ]
+    result = PollEvents(
+        events=items,
+        count=len(items),
+        checkpoint=outcome.checkpoint,
+        more=outcome.more,
+        since=format_timestamp(outcome.since),
+        until=format_timestamp(outcome.until),
+    )
+    window = f"{result.since} → {result.until}"
+    if items:
+        noun = "event" if len(items) == 1 else "events"
+        lines = [f"{len(items)} new {noun} ({window}), oldest first, times UTC:"]
+        lines += [f"  {event_line(item, standalone=True)}" for item in items]
+    else:
+        lines = [f"No new events ({window})."]
+    lines.append(f"checkpoint: {result.checkpoint}")
+    lines.append(
+        "More are waiting: call poll_events again now with this checkpoint."
+        if result.more
+        else "Next time, call poll_events with this checkpoint."
+    )
+    return "\n".join(lines), result
+
+
+def describe_event_types(object_type: str | None) -> tuple[str, EventTypeCatalog]:
+    return describe_catalog(parse_object_type(object_type))
