@@ -32,7 +32,10 @@ def parse_timestamp(value: object) -> datetime | None:
 
 
 def format_timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-11-23T14:09:43Z``: UTC, to the second."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def safe_id(value: object) -> str | None:

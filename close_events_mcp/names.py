@@ -30,16 +30,18 @@ class _Names:
     """A bounded ID → name map where a name learned from an older event never replaces a newer one."""
 
     def __init__(self, max_entries: int) -> None:
-        self._entries: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
+        # ID → (name as shown, name as Close sent it, when it was seen)
+        self._entries: OrderedDict[str, tuple[str, str, datetime]] = OrderedDict()
         self._max = max_entries
 
     def learn(self, key: object, name: object, seen_at: datetime) -> None:
         if not isinstance(key, str) or not key or not isinstance(name, str) or not name.strip():
             return
         known = self._entries.get(key)
-        if known is not None and known[1] > seen_at:
+        if known is not None and known[2] > seen_at:
             return
-        self._entries[key] = (clean(name, 80), seen_at)
+        shown = known[0] if known is not None and known[1] == name else clean(name, 80)
+        self._entries[key] = (shown, name, seen_at)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)

@@ -60,7 +60,21 @@ def truncate(value: str, limit: int) -> str:
 
 def clean(value: str, limit: int = 200) -> str:
     """One line of plain text, at most ``limit`` characters."""
+    if _is_plain(value):
+        return truncate(value.strip(), limit)
     return truncate(_SPACES.sub(" ", strip_markup(value)).strip(), limit)
+
+
+def _is_plain(value: str) -> bool:
+    """Printable ASCII with no markup and no runs of spaces: nothing for ``clean`` to strip (most IDs,
+    field names and short texts), checked in C before any regular expression runs."""
+    return (
+        value.isascii()
+        and value.isprintable()
+        and "<" not in value
+        and "&" not in value
+        and "  " not in value
+    )
 
 
 def quote(value: str, limit: int = 120) -> str:
