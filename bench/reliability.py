@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 import anyio
 
@@ -44,16 +45,7 @@ from tests.test_faults import (  # noqa: E402
     run_kind,
 )
 
-COLUMNS: tuple[Outcome, ...] = (
-    "ok first try",
-    "ok after retry",
-    "incomplete, said so",
-    "clean error",
-    "unclear error",
-    "wrong result",
-    "crashed",
-    "hung",
-)
+COLUMNS: tuple[Outcome, ...] = get_args(Outcome)
 
 
 @dataclass
