@@ -144,5 +144,5 @@ async def poll_events(
     return "\n".join(lines), result
 
 
-def describe_event_types(object_type: str | None) -> tuple[str, EventTypeCatalog]:
+async def describe_event_types(object_type: str | None) -> tuple[str, EventTypeCatalog]:
     return describe_catalog(parse_object_type(object_type))

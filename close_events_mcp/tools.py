@@ -7,12 +7,13 @@ read-only, not destructive, idempotent, open-world (they read a live CRM). The w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Annotated, Any, Final
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
 from close_events_mcp.server import AppState, progress_to, state_of, text_result, tool_errors
@@ -58,6 +59,21 @@ CursorArg = Annotated[
 ]
 
 
+Work = Callable[[ModuleType, AppState], Awaitable[tuple[str, BaseModel]]]
+"""A tool's work, given the ``answers`` module and the server's state: its text and structured result."""
+
+
+async def answered(ctx: Ctx, work: Work) -> CallToolResult:
+    """The frame every tool shares: the work (in ``answers``, imported on the first call, not at
+    start-up), within the call's deadline, its errors as short tool errors, the answer size-capped."""
+    from close_events_mcp import answers  # noqa: PLC0415
+
+    state = state_of(ctx)
+    with tool_errors(state.settings.call_timeout):
+        text, result = await work(answers, state)
+    return text_result(text, result, state.settings.max_output_chars)
+
+
 def register(server: MCPServer[AppState]) -> None:
     def read_only(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return server.tool(title=title, annotations=READ_ONLY.model_copy(update={"title": title}))
@@ -87,16 +103,11 @@ def register(server: MCPServer[AppState]) -> None:
         itself (e.g. object_type+action, lead_id alone, user_id+object_type); for any other combination,
         and for changed_field and exclude_noisy, the server scans the window and checks them itself, within
         a budget, and says so. Follow next_cursor for more; get_event shows one event in full."""
-        from close_events_mcp import answers  # noqa: PLC0415  (not at start-up: see the module docstring)
-
-        state = state_of(ctx)
-        with tool_errors(state.settings.call_timeout):
-            text, result = await answers.list_events(
-                state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
-                lead_id=lead_id, user_id=user_id, request_id=request_id, since=since, until=until,
-                changed_field=changed_field, exclude_noisy=exclude_noisy, limit=limit, cursor=cursor,
-            )  # fmt: skip
-        return text_result(text, result, state.settings.max_output_chars)
+        return await answered(ctx, lambda answers, state: answers.list_events(
+            state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
+            lead_id=lead_id, user_id=user_id, request_id=request_id, since=since, until=until,
+            changed_field=changed_field, exclude_noisy=exclude_noisy, limit=limit, cursor=cursor,
+        ))  # fmt: skip
 
     @read_only("Get one Close event")
     async def get_event(
@@ -107,12 +118,7 @@ def register(server: MCPServer[AppState]) -> None:
         the request that caused it, how (merged into / from which lead, bulk action, import revert), every
         changed field before → after, and the object's key fields. Use it after list_events, with an event
         ID from there."""
-        from close_events_mcp import answers  # noqa: PLC0415
-
-        state = state_of(ctx)
-        with tool_errors(state.settings.call_timeout):
-            text, result = await answers.event_detail(state, event_id)
-        return text_result(text, result, state.settings.max_output_chars)
+        return await answered(ctx, lambda answers, state: answers.event_detail(state, event_id))
 
     @read_only("Summarize Close events")
     async def summarize_events(
@@ -141,16 +147,11 @@ def register(server: MCPServer[AppState]) -> None:
         reading in full (deletions and how, merges, opportunities won or lost, lead status changes,
         custom field changes, bulk actions and imports). Use it for "what happened today / this week",
         one lead's story (lead_id), or a user's day (user_id). Takes any list_events filter."""
-        from close_events_mcp import answers  # noqa: PLC0415
-
-        state = state_of(ctx)
-        with tool_errors(state.settings.call_timeout):
-            text, result = await answers.summarize_events(
-                state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
-                lead_id=lead_id, user_id=user_id, request_id=request_id, since=since or "24h", until=until,
-                changed_field=changed_field, exclude_noisy=exclude_noisy, max_events=max_events,
-            )  # fmt: skip
-        return text_result(text, result, state.settings.max_output_chars)
+        return await answered(ctx, lambda answers, state: answers.summarize_events(
+            state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
+            lead_id=lead_id, user_id=user_id, request_id=request_id, since=since or "24h", until=until,
+            changed_field=changed_field, exclude_noisy=exclude_noisy, max_events=max_events,
+        ))  # fmt: skip
 
     @read_only("Poll new Close events")
     async def poll_events(
@@ -180,17 +181,12 @@ def register(server: MCPServer[AppState]) -> None:
         ones), and an event Close later consolidated is delivered again, marked. The checkpoint is
         self-contained (no server state), so any replica can serve the next call. Filters are those of
         list_events; pass the same ones with every checkpoint."""
-        from close_events_mcp import answers  # noqa: PLC0415
-
-        state = state_of(ctx)
-        with tool_errors(state.settings.call_timeout):
-            text, result = await answers.poll_events(
-                state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
-                lead_id=lead_id, user_id=user_id, request_id=request_id, since=since,
-                changed_field=changed_field, exclude_noisy=exclude_noisy, checkpoint=checkpoint,
-                limit=min(limit or 100, MAX_POLL),
-            )  # fmt: skip
-        return text_result(text, result, state.settings.max_output_chars)
+        return await answered(ctx, lambda answers, state: answers.poll_events(
+            state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
+            lead_id=lead_id, user_id=user_id, request_id=request_id, since=since,
+            changed_field=changed_field, exclude_noisy=exclude_noisy, checkpoint=checkpoint,
+            limit=min(limit or 100, MAX_POLL),
+        ))  # fmt: skip
 
     @read_only("Describe Close event types")
     async def describe_event_types(
@@ -203,9 +199,4 @@ def register(server: MCPServer[AppState]) -> None:
         progress updates, and the quieter ones to use instead), the filter combinations Close supports,
         the 30-day retention and who sees event data. Use it before filtering by a type or action you are
         unsure of; pass object_type for what triggers each of its actions. Needs no Close credential."""
-        from close_events_mcp import answers  # noqa: PLC0415
-
-        state = state_of(ctx)
-        with tool_errors(state.settings.call_timeout):
-            text, result = answers.describe_event_types(object_type)
-        return text_result(text, result, state.settings.max_output_chars)
+        return await answered(ctx, lambda answers, _: answers.describe_event_types(object_type))
