@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -30,6 +28,7 @@ from close_events_mcp import cli, http_app
 from close_events_mcp.config import Secret, Settings
 from close_events_mcp.sandbox.app import SandboxApp
 from close_events_mcp.sandbox.seed import DEMO_OAUTH_TOKEN
+from close_events_mcp.sandbox.serve import serve_asgi_in_thread
 from close_events_mcp.server import build_server
 from tests.conftest import clock, make_settings, text_of
 
@@ -57,30 +56,11 @@ class AuthorizationRecorder:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a thread; yields the MCP endpoint's URL."""
-    sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="error"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the MCP server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}{http_app.MCP_PATH}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@contextmanager
 def mcp_server(backend: AuthorizationRecorder, settings: Settings | None = None) -> Iterator[str]:
     settings = settings or make_settings()
     server = build_server(settings, transport=httpx.ASGITransport(app=backend), clock=clock)
-    with serving(http_app.build_http_app(server, settings, "127.0.0.1")) as url:
-        yield url
+    with serve_asgi_in_thread(http_app.build_http_app(server, settings, "127.0.0.1")) as origin:
+        yield origin + http_app.MCP_PATH
 
 
 @pytest.fixture

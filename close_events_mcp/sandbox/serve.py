@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import uvicorn
 
@@ -23,7 +24,7 @@ def demo_app(
     return SandboxApp(org, faults=faults)
 
 
-def _config(app: SandboxApp, log_level: str) -> uvicorn.Config:
+def _config(app: Callable[..., Any], log_level: str) -> uvicorn.Config:
     return uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False, timeout_keep_alive=30)
 
 
@@ -36,7 +37,14 @@ def serve(app: SandboxApp, host: str, port: int) -> None:
 
 @contextmanager
 def serve_in_thread(app: SandboxApp, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve on a free loopback port in a background thread; yields the API base URL."""
+    """Serve the emulator on a free loopback port in a background thread; yields the API base URL."""
+    with serve_asgi_in_thread(app, host) as origin:
+        yield origin + PREFIX
+
+
+@contextmanager
+def serve_asgi_in_thread(app: Callable[..., Any], host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve any ASGI app on a free port in a background thread; yields ``http://host:port``."""
     sock = socket.create_server((host, 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(_config(app, "error"))
@@ -45,10 +53,10 @@ def serve_in_thread(app: SandboxApp, host: str = "127.0.0.1") -> Iterator[str]:
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the sandbox server did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://{host}:{port}{PREFIX}"
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
