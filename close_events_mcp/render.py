@@ -284,8 +284,6 @@ def render_list(
     next_cursor: str | None,
     notes: Sequence[str] = (),
 ) -> tuple[str, EventList]:
-    for event in events:
-        names.learn(event)
     items = [event_item(event, names, now) for event in events]
     users = {i.user_id: i.user_name for i in items if i.user_id and i.user_name}
     all_notes = list(notes)
@@ -337,7 +335,6 @@ def _describe(event: Event, item: EventItem, name: str | None) -> str:
 
 
 def render_detail(event: Event, names: NameBook, *, now: datetime) -> tuple[str, EventDetail]:
-    names.learn(event)
     item = event_item(event, names, now)
     payload = event.payload
     name = object_name(event.object_type, payload)
