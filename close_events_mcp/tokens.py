@@ -23,6 +23,10 @@ from close_events_mcp.errors import ArgumentError
 from close_events_mcp.query import EventFilters, parse_filters, parse_limit
 
 MAX_TOKEN: Final = 65_536
+MAX_INFLATED: Final = 262_144
+"""The most a compressed token may inflate to: a real checkpoint is mostly random hashes, which do not
+compress, so this is four times the longest token; a forged one that inflates further is refused
+before it takes more memory or time."""
 _CLOSE_CURSOR: Final = re.compile(r"[A-Za-z0-9_.:+/=-]{0,2048}")
 """Close's cursor; empty for continuations of our own scans (their state is in ``extra``)."""
 _SHORT: Final = {
@@ -77,13 +81,21 @@ def unseal(kind: TokenKind, token: str) -> tuple[dict[str, Any], str]:
     payload, checksum = parts[0], parts[1]
     try:
         packed = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        raw = zlib.decompress(packed, bufsize=MAX_TOKEN) if kind.compressed else packed
+        raw = _inflate(packed, kind) if kind.compressed else packed
         body = json.loads(raw)
     except (binascii.Error, ValueError, zlib.error):
         raise kind.error() from None
     if checksum != _checksum(raw, tail) or not isinstance(body, dict):
         raise kind.error()
     return body, tail
+
+
+def _inflate(packed: bytes, kind: TokenKind) -> bytes:
+    inflater = zlib.decompressobj()
+    raw = inflater.decompress(packed, MAX_INFLATED)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise kind.error()
+    return raw
 
 
 def filters_body(filters: EventFilters) -> dict[str, Any]:
