@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from close_events_mcp import catalog
+from close_events_mcp.capping import Draft
 from close_events_mcp.describe import describe_catalog
 from close_events_mcp.digest import Tally, build_digest, combine, digest_text
 from close_events_mcp.errors import ArgumentError, NotFound
@@ -21,7 +22,7 @@ from close_events_mcp.listing import list_page
 from close_events_mcp.poll import poll
 from close_events_mcp.query import EventFilters, parse_event_id, parse_filters, parse_object_type
 from close_events_mcp.render import event_item, event_line, render_detail, render_list
-from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
+from close_events_mcp.results import EventList, PollEvents
 from close_events_mcp.scan import OnPage, Scanner, from_micros
 from close_events_mcp.server import AppState
 
@@ -38,21 +39,40 @@ async def filters_for(state: AppState, now: datetime, **arguments: Any) -> Event
     return filters
 
 
+def left_out_note(left_out: int, then: str) -> str:
+    noun = "event" if left_out == 1 else "events"
+    return (
+        f"{left_out} more {noun} did not fit this server's answer size cap (CLOSE_EVENTS_MAX_OUTPUT_CHARS); "
+        f"{then} continues with {'it' if left_out == 1 else 'them'}."
+    )
+
+
 async def list_events(
     state: AppState, on_page: OnPage, *, limit: int | None, cursor: str | None, **arguments: Any
-) -> tuple[str, EventList]:
+) -> Draft:
     now = state.clock()
     filters = await filters_for(state, now, **arguments)
     page = await list_page(
         state.client, filters, limit=limit, cursor=cursor, now=now, limits=state.limits(), on_page=on_page
     )
     await state.learn_names(page.events)
-    return render_list(
-        page.events, state.names, page.filters, now=now, next_cursor=page.next_cursor, notes=page.notes
-    )
+
+    def render(shown: int) -> tuple[str, EventList]:
+        left_out = len(page.events) - shown
+        notes = [*page.notes, left_out_note(left_out, "next_cursor")] if left_out else page.notes
+        return render_list(
+            page.events[:shown],
+            state.names,
+            page.filters,
+            now=now,
+            next_cursor=page.continuation(shown),
+            notes=notes,
+        )
+
+    return Draft(render, len(page.events))
 
 
-async def event_detail(state: AppState, event_id: str) -> tuple[str, EventDetail]:
+async def event_detail(state: AppState, event_id: str) -> Draft:
     """One event rendered in full (get_event and the event resource)."""
     event_id = parse_event_id(event_id)
     try:
@@ -64,12 +84,13 @@ async def event_detail(state: AppState, event_id: str) -> tuple[str, EventDetail
         ) from None
     event = Event.from_close(raw)
     await state.learn_names([event], payload_fields=True)
-    return render_detail(event, state.names, now=state.clock())
+    now = state.clock()
+    return Draft(lambda _: render_detail(event, state.names, now=now))
 
 
 async def summarize_events(
     state: AppState, on_page: OnPage, *, max_events: int | None, **arguments: Any
-) -> tuple[str, EventDigest]:
+) -> Draft:
     now = state.clock()
     filters = await filters_for(state, now, **arguments)
     plan = plan_filters(filters)
@@ -100,12 +121,12 @@ async def summarize_events(
             f"{format_timestamp(covered_since)} → {format_timestamp(until)} only. For the earlier part call "
             f"summarize_events with since={format_timestamp(since)} until={rest} (and the same filters)."
         )
-    return digest_text(digest), digest
+    return Draft(lambda _: (digest_text(digest), digest))
 
 
 async def poll_events(
     state: AppState, on_page: OnPage, *, checkpoint: str | None, limit: int, **arguments: Any
-) -> tuple[str, PollEvents]:
+) -> Draft:
     now = state.clock()
     if checkpoint and arguments.get("since"):
         raise ArgumentError("since is only for the first poll; the checkpoint already says where to go on.")
@@ -114,35 +135,45 @@ async def poll_events(
         state.client, filters, checkpoint=checkpoint, limit=limit, now=now, limits=state.limits(),
         on_page=on_page,
     )  # fmt: skip
-    events = [event for event, _ in outcome.delivered]
-    await state.learn_names(events)
+    await state.learn_names([event for event, _ in outcome.delivered])
     items = [
         event_item(event, state.names, now).model_copy(update={"consolidated": True if again else None})
         for event, again in outcome.delivered
     ]
-    result = PollEvents(
-        events=items,
-        count=len(items),
-        checkpoint=outcome.checkpoint,
-        more=outcome.more,
-        since=format_timestamp(outcome.since),
-        until=format_timestamp(outcome.until),
-    )
+
+    def render(shown: int) -> tuple[str, PollEvents]:
+        result = PollEvents(
+            events=items[:shown],
+            count=shown,
+            checkpoint=outcome.checkpoint(shown),
+            more=outcome.more_after(shown),
+            since=format_timestamp(outcome.since),
+            until=format_timestamp(outcome.until),
+        )
+        return poll_text(result, left_out=len(items) - shown), result
+
+    return Draft(render, len(items))
+
+
+def poll_text(result: PollEvents, *, left_out: int) -> str:
     window = f"{result.since} → {result.until}"
-    if items:
-        noun = "event" if len(items) == 1 else "events"
-        lines = [f"{len(items)} new {noun} ({window}), oldest first, times UTC:"]
-        lines += [f"  {event_line(item, standalone=True)}" for item in items]
+    if result.events:
+        noun = "event" if result.count == 1 else "events"
+        lines = [f"{result.count} new {noun} ({window}), oldest first, times UTC:"]
+        lines += [f"  {event_line(item, standalone=True)}" for item in result.events]
     else:
         lines = [f"No new events ({window})."]
+    if left_out:
+        lines.append(f"Note: {left_out_note(left_out, 'the checkpoint')}")
     lines.append(f"checkpoint: {result.checkpoint}")
     lines.append(
         "More are waiting: call poll_events again now with this checkpoint."
         if result.more
         else "Next time, call poll_events with this checkpoint."
     )
-    return "\n".join(lines), result
+    return "\n".join(lines)
 
 
-async def describe_event_types(object_type: str | None) -> tuple[str, EventTypeCatalog]:
-    return describe_catalog(parse_object_type(object_type))
+async def describe_event_types(object_type: str | None) -> Draft:
+    object_type = parse_object_type(object_type)
+    return Draft(lambda _: describe_catalog(object_type))

@@ -10,8 +10,13 @@ matches the declared output schema.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel
+
+from close_events_mcp.results import dump
 
 TAIL_SHARE = 5
 """At most a fifth of the cap goes to the last lines."""
@@ -20,6 +25,43 @@ NOTE_ROOM = 240
 MIN_STRING = 40
 
 Container = list[Any] | dict[str, Any]
+
+
+Rendered = tuple[str, BaseModel]
+"""An answer: its text and its structured result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An answer not yet rendered. ``render(n)`` gives it showing the first ``n`` of its ``items``
+    events, with a cursor or checkpoint that continues right after the ``n``-th; answers that list no
+    events (``items`` 0) are rendered whole."""
+
+    render: Callable[[int], Rendered]
+    items: int = 0
+
+
+def fit(draft: Draft, cap: int) -> tuple[Rendered, int]:
+    """The draft rendered with as many of its events as fit ``cap`` (at least one), and that number:
+    events are left out whole, so that following the cursor or checkpoint loses none."""
+    shown = draft.items
+    rendered = draft.render(shown)
+    if shown <= 1 or _fits(rendered, cap):
+        return rendered, shown
+    low, high, best = 1, shown - 1, None
+    while low <= high:
+        middle = (low + high) // 2
+        attempt = draft.render(middle)
+        if _fits(attempt, cap):
+            best, low = (attempt, middle), middle + 1
+        else:
+            high = middle - 1
+    return best or (draft.render(1), 1)
+
+
+def _fits(rendered: Rendered, cap: int) -> bool:
+    text, structured = rendered
+    return len(text) <= cap and _size(dump(structured)) <= cap - NOTE_ROOM
 
 
 def cap_text(text: str, cap: int) -> str:
@@ -52,11 +94,14 @@ def cap_text(text: str, cap: int) -> str:
     return "\n".join([*head, note, *tail])
 
 
-def cap_structured(data: dict[str, Any], cap: int, maps: Collection[str] = ()) -> dict[str, Any]:
+def cap_structured(
+    data: dict[str, Any], cap: int, maps: Collection[str] = (), keep: Collection[str] = ()
+) -> dict[str, Any]:
     """``data`` cut to at most ``cap`` characters of compact JSON, with ``cut`` naming what went.
 
     ``maps`` names the top-level keys whose values are maps (free keys, entries of one kind), which
-    may lose entries like lists do; every other object keeps all its keys.
+    may lose entries like lists do; every other object keeps all its keys. ``keep`` names top-level
+    lists that lose no entries (what a cursor or checkpoint continues after): their entries shrink.
     """
     if _size(data) <= cap:
         return data
@@ -64,7 +109,11 @@ def cap_structured(data: dict[str, Any], cap: int, maps: Collection[str] = ()) -
     dropped: dict[str, int] = {}
     shortened: set[str] = set()
     while (excess := _size(data) - (cap - NOTE_ROOM)) > 0:
-        ranked = sorted(_all_containers(data, maps), key=lambda found: found[0], reverse=True)
+        ranked = sorted(
+            (found for found in _all_containers(data, maps) if found[1] not in keep),
+            key=lambda found: found[0],
+            reverse=True,
+        )
         if ranked:
             size, path, container = ranked[0]
             runner_up = ranked[1][0] if len(ranked) > 1 else 0

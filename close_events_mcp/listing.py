@@ -12,7 +12,7 @@ from close_events_mcp.close_api import CloseClient
 from close_events_mcp.errors import ArgumentError
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.filtering import FilterPlan, plan_filters
-from close_events_mcp.query import EVENT_ID, EventFilters, parse_limit
+from close_events_mcp.query import EVENT_ID, MAX_PAGE, EventFilters, parse_limit
 from close_events_mcp.scan import OnPage, ScanLimits, Scanner, from_micros, micros
 from close_events_mcp.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
 
@@ -22,7 +22,28 @@ class Page:
     filters: EventFilters
     events: list[Event]
     next_cursor: str | None
+    """Continues after the last of ``events``."""
     notes: list[str] = field(default_factory=list)
+    page_size: int = MAX_PAGE
+    skipped: frozenset[str] = frozenset()
+    """Events at ``boundary - 1`` that earlier pages showed already (when resuming a cut page)."""
+    boundary: int | None = None
+
+    def continuation(self, shown: int) -> str | None:
+        """The cursor for an answer that shows only the first ``shown`` events (the rest did not fit
+        the answer's size cap): it resumes right after the last one shown, skipping none."""
+        if shown >= len(self.events) or shown < 1:
+            return self.next_cursor
+        return self.resume_after(shown)
+
+    def resume_after(self, shown: int) -> str:
+        """A cursor that continues right after the ``shown``-th event."""
+        last = micros(self.events[shown - 1].date_updated)
+        skip = [e.id for e in self.events[:shown] if micros(e.date_updated) == last]
+        if self.boundary == last + 1:
+            skip += sorted(self.skipped - set(skip))
+        resume = {"b": last + 1, "k": skip}
+        return PageToken(self.filters, "", self.page_size, resume).encode()
 
 
 @dataclass(slots=True)
@@ -43,12 +64,17 @@ class Matches:
         return len(self.events) >= self.want
 
 
+MAX_SKIPPED = 500
+"""Events sharing one microsecond that a cursor may skip: every event of a page can share it, and a
+cut page of a cut page adds its own."""
+
+
 def _resume_state(extra: dict[str, Any]) -> tuple[int | None, frozenset[str]]:
     boundary, skip = extra.get("b"), extra.get("k", [])
     valid_boundary = boundary is None or valid_micros(boundary)
     valid_skip = (
         isinstance(skip, list)
-        and len(skip) <= 50
+        and len(skip) <= MAX_SKIPPED
         and all(isinstance(i, str) and EVENT_ID.fullmatch(i) for i in skip)
     )
     if not (valid_boundary and valid_skip):
@@ -108,7 +134,7 @@ async def _close_page(
     next_cursor = None
     if isinstance(next_close, str) and next_close and events:
         next_cursor = PageToken(filters, next_close, page_size).encode()
-    return Page(filters, events, next_cursor)
+    return Page(filters, events, next_cursor, page_size=page_size)
 
 
 async def _scan_page(
@@ -140,19 +166,17 @@ async def _scan_page(
     notes = [note] if (note := plan.note()) else []
     requests = "request" if result.pages == 1 else "requests"
     notes.append(f"Read {result.events} events from Close in {result.pages} {requests} to find these.")
-    resume: dict[str, Any] | None = None
+    page = Page(filters, events, None, notes, page_size, skip, boundary)
     if len(found) > page_size or (events and len(events) == page_size and not result.complete):
-        last = micros(events[-1].date_updated)
-        resume = {"b": last + 1, "k": [e.id for e in events if micros(e.date_updated) == last]}
+        page.next_cursor = page.resume_after(len(events))
     elif not result.complete:
-        resume = {"b": result.covered_from}
+        page.next_cursor = PageToken(filters, "", page_size, {"b": result.covered_from}).encode()
         reached = format_timestamp(from_micros(result.covered_from))
         notes.append(
             f"The scan budget ({_cut_words(result.cut_by)}) was reached after reading back to {reached}; "
             "next_cursor continues from there."
         )
-    next_cursor = PageToken(filters, "", page_size, resume).encode() if resume else None
-    return Page(filters, events, next_cursor, notes)
+    return page
 
 
 def _cut_words(cut_by: str | None) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp_types import TextContent
 
-from close_events_mcp.capping import cap_text
 from close_events_mcp.errors import ArgumentError, UserFacingError
-from close_events_mcp.server import AppState, state_of
+from close_events_mcp.server import AppState, finished, state_of
 
 
 def register(server: MCPServer[AppState]) -> None:
@@ -59,7 +59,10 @@ def register(server: MCPServer[AppState]) -> None:
         state = state_of(ctx)
         try:
             with anyio.fail_after(state.settings.call_timeout):
-                text, _ = await event_detail(state, event_id)
+                draft = await event_detail(state, event_id)
+                answer = await anyio.to_thread.run_sync(
+                    finished, draft, state.settings, abandon_on_cancel=True
+                )
         except ArgumentError as exc:
             raise ResourceNotFoundError(str(exc)) from None
         except UserFacingError as exc:
@@ -69,4 +72,4 @@ def register(server: MCPServer[AppState]) -> None:
                 f"Close did not answer within {state.settings.call_timeout:g} s (CLOSE_EVENTS_CALL_TIMEOUT); "
                 "try again."
             ) from None
-        return cap_text(text, state.settings.max_output_chars)
+        return "\n".join(block.text for block in answer.content if isinstance(block, TextContent))

@@ -7,7 +7,7 @@ failure becomes a ``ToolError`` whose message tells the model what to do next.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from mcp_types import CallToolResult, InputRequiredResult, TextContent, Tool
 from pydantic import BaseModel, ValidationError
 
 from close_events_mcp import __version__
-from close_events_mcp.capping import cap_structured, cap_text
+from close_events_mcp.capping import Draft, cap_structured, cap_text, fit
 from close_events_mcp.close_api import CloseClient
 from close_events_mcp.config import Settings
 from close_events_mcp.errors import UserFacingError
@@ -28,6 +28,7 @@ from close_events_mcp.event import Event
 from close_events_mcp.names import NameBook
 from close_events_mcp.results import dump
 from close_events_mcp.schemas import compact_output_schema
+from close_events_mcp.text import redact
 
 if TYPE_CHECKING:
     import httpx
@@ -108,15 +109,39 @@ def tool_errors(timeout: float) -> Iterator[None]:
         raise ToolError(str(exc)) from None
 
 
-def text_result(text: str, structured: BaseModel, cap: int) -> CallToolResult:
-    """The answer: its text and its structured content, each within ``cap`` characters."""
+def text_result(
+    text: str, structured: BaseModel, cap: int, secrets: Sequence[str] = (), keep: Collection[str] = ()
+) -> CallToolResult:
+    """The answer: its text and its structured content, each within ``cap`` characters, with any form of
+    a ``secrets`` entry (the credential, which CRM text might contain) redacted. Lists named in ``keep``
+    lose no entries (see ``cap_structured``)."""
     maps = [
         name for name, info in type(structured).model_fields.items() if get_origin(info.annotation) is dict
     ]
+    data = dump(structured)
+    if secrets:
+        text, data = redact(text, secrets), _redacted(data, secrets)
     return CallToolResult(
         content=[TextContent(type="text", text=cap_text(text, cap))],
-        structured_content=cap_structured(dump(structured), cap, maps),
+        structured_content=cap_structured(data, cap, maps, keep),
     )
+
+
+def _redacted(node: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(node, str):
+        return redact(node, secrets)
+    if isinstance(node, dict):
+        return {key: _redacted(value, secrets) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_redacted(item, secrets) for item in node]
+    return node
+
+
+def finished(draft: Draft, settings: Settings) -> CallToolResult:
+    """A draft answer, rendered with as many events as fit the size cap, as the tool's result."""
+    (text, structured), _ = fit(draft, settings.max_output_chars)
+    keep = ("events",) if draft.items else ()
+    return text_result(text, structured, settings.max_output_chars, settings.secrets, keep)
 
 
 class EventLogServer(MCPServer[AppState]):

@@ -11,12 +11,14 @@ from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Annotated, Any, Final
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from close_events_mcp.capping import Draft
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
-from close_events_mcp.server import AppState, progress_to, state_of, text_result, tool_errors
+from close_events_mcp.server import AppState, finished, progress_to, state_of, tool_errors
 
 MAX_POLL: Final = 500
 """Most events one poll_events call returns."""
@@ -59,19 +61,22 @@ CursorArg = Annotated[
 ]
 
 
-Work = Callable[[ModuleType, AppState], Awaitable[tuple[str, BaseModel]]]
-"""A tool's work, given the ``answers`` module and the server's state: its text and structured result."""
+Work = Callable[[ModuleType, AppState], Awaitable[Draft]]
+"""A tool's work, given the ``answers`` module and the server's state: its answer, to be rendered."""
 
 
 async def answered(ctx: Ctx, work: Work) -> CallToolResult:
     """The frame every tool shares: the work (in ``answers``, imported on the first call, not at
-    start-up), within the call's deadline, its errors as short tool errors, the answer size-capped."""
+    start-up), within the call's deadline, its errors as short tool errors, the answer rendered to fit
+    the size cap. Rendering runs in a worker thread: cleaning a huge or hostile CRM text never holds
+    up other clients' calls, and a call whose rendering outlasts the deadline ends on time."""
     from close_events_mcp import answers  # noqa: PLC0415
 
     state = state_of(ctx)
-    with tool_errors(state.settings.call_timeout):
-        text, result = await work(answers, state)
-    return text_result(text, result, state.settings.max_output_chars)
+    settings = state.settings
+    with tool_errors(settings.call_timeout):
+        draft = await work(answers, state)
+        return await anyio.to_thread.run_sync(finished, draft, settings, abandon_on_cancel=True)
 
 
 def register(server: MCPServer[AppState]) -> None:

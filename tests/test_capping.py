@@ -81,6 +81,9 @@ async def test_every_tool_answer_respects_a_small_cap(sandbox, demo_org):
             assert compact(result.structured_content) <= CAP, name
         listed = await client.call_tool("list_events", {"limit": 50})
     text = listed.content[0].text
-    assert "more lines cut" in text
-    assert "next_cursor" in text.splitlines()[-1] or "older events" in text.splitlines()[-1]
-    assert "cut" in listed.structured_content and listed.structured_content.get("next_cursor")
+    data = listed.structured_content
+    assert "did not fit this server's answer size cap" in text, "events are left out whole, and it says so"
+    assert "older events" in text.splitlines()[-1], "the way to continue survives"
+    assert data["count"] == len(data["events"]) < 50 and data.get("next_cursor")
+    shown_text = [line for line in text.splitlines() if "ev_" in line]
+    assert all(e["id"] in text for e in data["events"]) and shown_text, "text and structured show the same"

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -75,17 +76,32 @@ def test_nothing_but_protocol_on_stdout():
         },
     ]
     params = server_params("--demo", "--log-level", "DEBUG")
-    completed = subprocess.run(
-        [params.command, *params.args],
-        input="".join(json.dumps(m) + "\n" for m in messages),
-        capture_output=True,
-        text=True,
-        env=params.env,
-        timeout=60,
-        check=False,
-    )
-    lines = [line for line in completed.stdout.splitlines() if line.strip()]
-    assert len(lines) >= 2, completed.stderr[-2000:]
+    # stdin stays open until the call is answered, as a client keeps it: at end of input the server
+    # stops, and answers what is still running with "Connection closed".
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(
+            [params.command, *params.args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=params.env,
+        )
+        assert server.stdin and server.stdout
+        server.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+        server.stdin.flush()
+        lines: list[str] = []
+        while line := server.stdout.readline():
+            lines.append(line)
+            if json.loads(line).get("id") == 2:
+                break
+        server.stdin.close()
+        rest = server.stdout.read()
+        server.wait(timeout=60)
+        log.seek(0)
+        stderr = log.read()
+    lines = [line for line in [*lines, *rest.splitlines()] if line.strip()]
+    assert len(lines) >= 2, stderr[-2000:]
     replies = [json.loads(line) for line in lines]
     assert all(reply.get("jsonrpc") == "2.0" for reply in replies)
     assert any(reply.get("id") == 2 and not reply["result"].get("isError") for reply in replies)

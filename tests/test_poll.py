@@ -138,3 +138,19 @@ async def test_first_poll_from_a_past_moment(world, demo_org):
     recent = [e for e in demo_org.events if e["date_updated"] >= naive(NOW - timedelta(minutes=10))]
     assert sorted(ids) == sorted(e["id"] for e in recent) and ids
     assert state["events"][0]["at"] <= state["events"][-1]["at"]
+
+
+@pytest.mark.parametrize("credential", ["wrong key", "no key", "unreachable Close"])
+async def test_the_first_poll_fails_like_any_call_without_a_working_credential(sandbox, credential):
+    if credential == "wrong key":
+        settings = make_settings(key="api_wrong_key_0000000000000000000")
+    elif credential == "no key":
+        settings = make_settings(credential=None)
+    else:
+        settings = make_settings(base_url="http://127.0.0.1:9/api/v1", max_retries=1)
+    transport = None if credential == "unreachable Close" else httpx.ASGITransport(app=sandbox)
+    async with Client(build_server(settings, transport=transport, clock=lambda: NOW)) as client:
+        first = await client.call_tool("poll_events", {})
+        listing = await client.call_tool("list_events", {"limit": 1})
+    assert first.is_error and listing.is_error, text_of(first)
+    assert text_of(first) == text_of(listing), "the same advice every other tool gives"

@@ -12,6 +12,7 @@ import pytest
 
 from close_events_mcp.errors import ArgumentError
 from close_events_mcp.poll import Checkpoint
+from close_events_mcp.query import parse_filters
 from close_events_mcp.scan import micros
 from close_events_mcp.tokens import CHECKPOINT, MAX_TOKEN
 from tests.conftest import NOW
@@ -40,3 +41,11 @@ def test_a_checkpoint_that_inflates_to_50_mb_is_refused_without_inflating_it():
 def test_an_overlong_checkpoint_is_refused_before_decoding():
     with pytest.raises(ArgumentError):
         Checkpoint.decode(CHECKPOINT.prefix + "A" * MAX_TOKEN + ".00000000", now=NOW)
+
+
+def test_a_checkpoint_with_thousands_of_recent_events_round_trips():
+    filters = parse_filters(object_type="lead", now=NOW)
+    seen = {hashlib.blake2b(str(n).encode(), digest_size=8).digest(): micros(NOW) - n for n in range(2_000)}
+    state = Checkpoint(filters, micros(NOW) - 10_000, micros(NOW) - 10**9, seen, density=1e-5)
+    token = state.encode()
+    assert Checkpoint.decode(token, now=NOW) == state
