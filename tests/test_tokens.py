@@ -14,7 +14,7 @@ from close_events_mcp.errors import ArgumentError
 from close_events_mcp.poll import Checkpoint
 from close_events_mcp.query import parse_filters
 from close_events_mcp.scan import micros
-from close_events_mcp.tokens import CHECKPOINT, MAX_TOKEN
+from close_events_mcp.tokens import CHECKPOINT, MAX_TOKEN, seal
 from tests.conftest import NOW
 
 
@@ -49,3 +49,10 @@ def test_a_checkpoint_with_thousands_of_recent_events_round_trips():
     state = Checkpoint(filters, micros(NOW) - 10_000, micros(NOW) - 10**9, seen, density=1e-5)
     token = state.encode()
     assert Checkpoint.decode(token, now=NOW) == state
+
+
+def test_a_checkpoint_of_the_previous_format_continues_five_minutes_before_its_watermark():
+    watermark = micros(NOW) - 3_600_000_000
+    token = seal(CHECKPOINT, {"t": "lead", "w": watermark, "fl": watermark - 10**9, "h": ""})
+    state = Checkpoint.decode(token, now=NOW)
+    assert state.resume == watermark - 300_000_000 and state.filters.object_type == "lead"
