@@ -1,11 +1,26 @@
 """CRM text is data: markup, control, invisible and bidi characters go; length is capped."""
 
+import html
 import re
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from close_events_mcp.text import clean, name_text, path_text, quote, redact, strip_markup, truncate
+from close_events_mcp.text import (
+    _unescape,
+    clean,
+    name_text,
+    path_text,
+    quote,
+    redact,
+    strip_markup,
+    truncate,
+)
 from close_events_mcp.values import format_value
 
 
@@ -70,3 +85,87 @@ def test_plain_names_stay_and_others_are_quoted_as_data():
 def test_plain_text_shortcut_gives_what_the_full_sanitiser_gives(value: str, limit: int) -> None:
     """``clean`` skips its regular expressions for text with nothing to strip; it must never differ."""
     assert clean(value, limit) == truncate(re.sub(r"\s+", " ", strip_markup(value)).strip(), limit)
+
+
+# --- cleaning hostile markup takes time in proportion to the text --------------------------------
+
+MEGABYTE = 1 << 20
+
+
+def _filled(unit: str, size: int = MEGABYTE) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+HOSTILE_MARKUP = {
+    "unclosed comments": "<!--x",
+    "unclosed scripts": "<script>x",
+    "unclosed titles": "<title>x",
+    "unclosed styles with attributes": "<style media=all>x",
+    "script tags that never end": "<script",
+    "a flood of <": "<",
+    "<a and 2000 characters": "<a " + "b" * 2000,
+    "a flood of <br": "<br",
+    "a flood of &": "&",
+    "escaped unclosed scripts": "&lt;script&gt;x",
+    "escaped unclosed comments": "&lt;!--x",
+    "closed comments": "<!---->",
+    "tags": "<b>",
+    "unfinished escape sequences": "\x1b[0",
+    "unclosed terminal titles": "\x1b]x",
+}
+
+
+@contextmanager
+def runaway_stopped_after(seconds: float) -> Iterator[None]:
+    """Stops a runaway (a regular expression backtracking for minutes) instead of waiting it out: the
+    regular expression engine checks for signals as it goes."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs SIGALRM")
+@pytest.mark.parametrize("unit", HOSTILE_MARKUP.values(), ids=HOSTILE_MARKUP.keys())
+def test_a_megabyte_of_hostile_markup_is_cleaned_in_linear_time(unit: str) -> None:
+    """Unclosed comments and scripts made the old sanitiser rescan to the end from every opening: 16 KB
+    took 0.1 s, 128 KB 8 s, 1 MB minutes. Now 1 MB of any of these takes well under 0.1 s (CPU time,
+    see docs/reliability.md); the bound is 20 times that, for a busy machine."""
+    value = _filled(unit)
+    with runaway_stopped_after(20):
+        started = time.process_time()
+        plain = strip_markup(value)
+        took = time.process_time() - started
+    assert took < 2.0, f"{took:.2f} s"
+    assert "<script" not in plain.lower() and "\x1b" not in plain
+
+
+def test_an_unclosed_comment_or_script_hides_the_rest_as_in_a_browser():
+    assert clean("Hi <!-- hidden forever") == "Hi"
+    assert clean("Hi <script>alert(1) and everything after") == "Hi"
+    assert clean("Hi <SCRIPT type=x>alert(1)</script >there") == "Hi there"
+    assert clean("Hi <title>x") == "Hi"
+    assert clean("Hi &lt;script&gt;alert(1)") == "Hi"
+    assert clean("Hi <!--> empty comment") == "Hi empty comment"
+    assert clean("Hi <script") == "Hi"
+
+
+def test_markup_split_by_invisible_characters_or_other_markup_is_still_markup():
+    assert clean("<scr\u200bipt>alert(1)</script>ok") == "ok"
+    assert "alert" not in clean("<scr<b></b>ipt>alert(1)</script>ok")
+    assert clean('<?xml version="1.0"?><!DOCTYPE html>Hi') == "Hi"
+
+
+@given(st.text(alphabet="&#;xX0123456789abcdefltgampquotnbsp <>", max_size=40))
+@example("&lt&gt;")
+@example("&amp;lt;")
+@example("&amp&nbsp;")
+def test_the_fast_unescape_is_html_unescape(value: str) -> None:
+    assert _unescape(value) == html.unescape(value)
