@@ -39,6 +39,9 @@ _TAG = re.compile(
 )
 """An HTML tag, declaration or processing instruction; ``<rita@example.com>`` in an address is not one.
 A tag holds no ``<``, so matching one never reads past the next ``<``."""
+_LONG_CHARREF = re.compile(r"&#(?:[xX][0-9a-fA-F]{8,}|[0-9]{8,});?")
+"""A numeric character reference with so many digits that ``html.unescape`` would refuse to convert
+them (Python caps integer conversions at 4,300 digits)."""
 _ASCII_CONTROL = dict.fromkeys([*range(0x09), *range(0x0B, 0x20), 0x7F])
 """What ``_INVISIBLE`` matches in ASCII text, for ``str.translate``: many times faster there."""
 _SPACES = re.compile(r"\s+")
@@ -77,10 +80,21 @@ def _tags(text: str) -> str:
     return _TAG.sub("", _BREAK.sub(" ", _hide_blocks(text)))
 
 
+def _bounded_charref(found: re.Match[str]) -> str:
+    ref = found.group(0).rstrip(";")
+    hexadecimal = ref[2] in "xX"
+    digits = ref[3 if hexadecimal else 2 :].lstrip("0") or "0"
+    if len(digits) > 7:  # past U+10FFFF in either base: not a character
+        return "\ufffd"
+    return ("&#x" if hexadecimal else "&#") + digits + ";"
+
+
 def _unescape(text: str) -> str:
     """``html.unescape(text)``, with the commonest references replaced in C first (escaped markup is
-    mostly ``&lt;`` and ``&gt;``). ``&amp;`` stands as NUL meanwhile, which ``_visible`` removed
-    before: no reference is made by a replacement."""
+    mostly ``&lt;`` and ``&gt;``), and numeric ones too long to convert made harmless. ``&amp;`` stands
+    as NUL meanwhile, which ``_visible`` removed before: no reference is made by a replacement."""
+    if "&#" in text:
+        text = _LONG_CHARREF.sub(_bounded_charref, text)
     text = text.replace("&amp;", "\x00").replace("&lt;", "<").replace("&gt;", ">")
     if "&" in text:
         text = html.unescape(text)

@@ -163,6 +163,14 @@ def test_markup_split_by_invisible_characters_or_other_markup_is_still_markup():
     assert clean('<?xml version="1.0"?><!DOCTYPE html>Hi') == "Hi"
 
 
+def test_numeric_references_too_long_to_convert_do_not_break_cleaning():
+    """``html.unescape`` raises on a reference of more than 4,300 digits; a note holding one must still
+    be shown."""
+    assert clean("&#" + "1" * 5000 + "; ok") == "\ufffd ok"
+    assert clean("&#x" + "f" * 5000 + " ok") == "\ufffd ok"
+    assert clean("&#" + "0" * 5000 + "65;&#x" + "0" * 5000 + "42;") == "AB"
+
+
 @given(st.text(alphabet="&#;xX0123456789abcdefltgampquotnbsp <>", max_size=40))
 @example("&lt&gt;")
 @example("&amp;lt;")
