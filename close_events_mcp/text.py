@@ -8,7 +8,8 @@ Cleaning takes time in proportion to the text, whatever the text. Every pattern 
 ``<``, ``&`` or escape character and either matches, and the search goes on after the match, or fails
 by the next such character or within a bounded number of characters. An element whose end is searched
 for (a comment, a script) ends where that end is found or, unclosed, hides the rest of the text, as a
-browser shows it: no end is searched for twice over the same characters.
+browser shows it: no end is searched for twice over the same characters. And ``clean`` reads only
+a bounded prefix of a huge text, since its answer is short anyway.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ _ASCII_CONTROL = dict.fromkeys([*range(0x09), *range(0x0B, 0x20), 0x7F])
 """What ``_INVISIBLE`` matches in ASCII text, for ``str.translate``: many times faster there."""
 _SPACES = re.compile(r"\s+")
 ELLIPSIS = "…"
+INPUT_PER_CHARACTER = 8
+INPUT_SLACK = 32_768
+"""``clean(value, limit)`` reads at most ``limit * INPUT_PER_CHARACTER + INPUT_SLACK`` characters of
+``value``: room for markup around the text it shows, and for a long head or style block before it."""
+LONGEST_TAG = 2_040
+"""The most characters ``_TAG`` and ``_BREAK`` match."""
 
 
 def _hide_blocks(text: str) -> str:
@@ -126,9 +133,13 @@ def strip_markup(value: str) -> str:
     return _tags(stripped) if changed and "<" in stripped else stripped
 
 
-def truncate(value: str, limit: int) -> str:
-    if len(value) <= limit:
+def truncate(value: str, limit: int, *, more: bool = False) -> str:
+    """``value`` in at most ``limit`` characters, cut at a word with an ellipsis when it is longer, or
+    when ``more`` says that it is the start of a longer text."""
+    if len(value) <= limit and not more:
         return value
+    if len(value) < limit:
+        return value.rstrip(" ,;:.") + ELLIPSIS
     cut = value[: max(limit - 1, 1)]
     space = cut.rfind(" ")
     if space > limit * 0.6:
@@ -136,11 +147,29 @@ def truncate(value: str, limit: int) -> str:
     return cut.rstrip(" ,;:.") + ELLIPSIS
 
 
+def input_budget(limit: int) -> int:
+    """How much of a text ``clean(text, limit)`` reads."""
+    return max(limit, 0) * INPUT_PER_CHARACTER + INPUT_SLACK
+
+
+def _without_open_tag(text: str) -> str:
+    """A prefix cut from a longer text, without a tag the cut left open (it would read as text)."""
+    start = text.rfind("<", max(len(text) - LONGEST_TAG, 0))
+    return text[:start] if start >= 0 and text.find(">", start) < 0 else text
+
+
 def clean(value: str, limit: int = 200) -> str:
-    """One line of plain text, at most ``limit`` characters."""
+    """One line of plain text, at most ``limit`` characters. Of a text longer than ``input_budget(limit)``
+    only that much is read, and the line ends with an ellipsis."""
+    cut = len(value) > input_budget(limit)
+    if cut:
+        value = value[: input_budget(limit)]
     if _is_plain(value):
-        return truncate(value.strip(), limit)
-    return truncate(_SPACES.sub(" ", strip_markup(value)).strip(), limit)
+        return truncate(value.strip(), limit, more=cut)
+    text = _SPACES.sub(" ", strip_markup(value)).strip()
+    if cut:
+        text = _without_open_tag(text).rstrip()
+    return truncate(text, limit, more=cut)
 
 
 def _is_plain(value: str) -> bool:

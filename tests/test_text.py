@@ -11,9 +11,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from close_events_mcp import text
 from close_events_mcp.text import (
     _unescape,
     clean,
+    input_budget,
     name_text,
     path_text,
     quote,
@@ -177,3 +179,24 @@ def test_numeric_references_too_long_to_convert_do_not_break_cleaning():
 @example("&amp&nbsp;")
 def test_the_fast_unescape_is_html_unescape(value: str) -> None:
     assert _unescape(value) == html.unescape(value)
+
+
+def test_a_huge_text_is_read_only_as_far_as_its_line_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 10 MB note costs what a 100 KB one does: ``clean`` reads a bounded prefix, and says it cut."""
+    read: list[int] = []
+
+    def recording(value: str) -> str:
+        read.append(len(value))
+        return strip_markup(value)
+
+    monkeypatch.setattr(text, "strip_markup", recording)
+    huge = "<b>word</b> " * 1_000_000
+    assert clean(huge, 100) == clean(huge[:200_000], 100)
+    assert max(read) <= input_budget(100) < 200_000
+    assert clean(huge, 100).endswith("…")
+    assert clean("Hi" + " " * (input_budget(40) + 10) + "there", 40) == "Hi…"
+
+
+def test_a_tag_cut_in_two_by_the_prefix_is_not_shown_as_text():
+    value = "<p>Hi</p>" + "<i></i>" * (input_budget(60) // 7) + "<a href='" + "x" * 1000 + "'>there</a>"
+    assert clean(value, 60) == "Hi…"
