@@ -15,7 +15,7 @@ from typing import Final
 from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
 from close_events_mcp.event import format_timestamp, parse_timestamp
-from close_events_mcp.text import clean
+from close_events_mcp.text import escaped
 
 MAX_PAGE: Final = 50
 _ID_RULES: Final[dict[str, tuple[re.Pattern[str], str]]] = {
@@ -38,8 +38,20 @@ MAX_WINDOW_DAYS: Final = 366
 
 
 def show(value: object, limit: int = 40) -> str:
-    """A caller's value echoed back in an error message: cleaned, short, quoted."""
-    return repr(clean(str(value), limit))
+    """A caller's value echoed back in an error message: its start (``limit`` characters as shown),
+    quoted, with every control or invisible character written as an escape (``ev_abc\\u0000def``), so
+    that what was refused never reads as a valid value, and nothing in it is hidden."""
+    text = str(value)
+    pieces: list[str] = []
+    size = 0
+    for char in text[:limit]:
+        piece = "\\'" if char == "'" else escaped(char)
+        if size + len(piece) > limit:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    more = "…" if len(pieces) < len(text) else ""
+    return "'" + "".join(pieces) + more + "'"
 
 
 def parse_event_id(value: str) -> str:

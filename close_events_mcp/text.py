@@ -184,6 +184,23 @@ def _is_plain(value: str) -> bool:
     )
 
 
+def escaped(value: str) -> str:
+    """``value`` with every control, invisible or non-printing character written as an escape
+    (``\\u0000``, ``\\u202e``) and backslashes doubled: what it holds, all of it visible."""
+    if value.isascii() and value.isprintable() and "\\" not in value:
+        return value
+    return "".join(_escape(char) for char in value)
+
+
+def _escape(char: str) -> str:
+    if char == "\\":
+        return "\\\\"
+    if char.isprintable() and not _INVISIBLE.match(char):
+        return char
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def quote(value: str, limit: int = 120) -> str:
     """Cleaned user text in double quotes, so it reads as data, never as our own words."""
     return '"' + clean(value, limit).replace('"', "'") + '"'

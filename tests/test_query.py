@@ -139,3 +139,35 @@ def test_filters_passed_with_a_cursor_must_agree():
     ]
     assert conflicting_filters(token.filters, parse_filters(since="1h", now=NOW)) == []
     assert conflicting_filters(token.filters, parse_filters(exclude_noisy=True, now=NOW)) == ["exclude_noisy"]
+
+
+def _refusal(name: str, value: str) -> str:
+    with pytest.raises(ArgumentError) as refused:
+        if name == "event_id":
+            parse_event_id(value)
+        else:
+            parse_filters(now=NOW, **{name: value})
+    return str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("ev_abc\u0000def", r"'ev_abc\u0000def'"),
+        ("ev_abc\u202edef", r"'ev_abc\u202edef'"),
+        ("ev_abc\u200bdef", r"'ev_abc\u200bdef'"),
+        ("ev_abc\U000e0041", r"'ev_abc\U000e0041'"),
+        ("ev_abc\x1b[31mdef", r"'ev_abc\u001b[31mdef'"),
+        ("ev_abc<b>def</b>", "'ev_abc<b>def</b>'"),
+        ("ev_abc\\u0000def", r"'ev_abc\\u0000def'"),
+        ("ev_a'b", r"'ev_a\'b'"),
+    ],
+)
+def test_a_refused_value_is_echoed_with_nothing_hidden(value, shown):
+    """``ev_abc\\u0000def`` was echoed as ``ev_abcdef``, which reads as a valid ID."""
+    assert f"(got {shown})" in _refusal("event_id", value)
+
+
+def test_the_echo_of_a_refused_value_stays_short():
+    message = _refusal("lead_id", "\U000e0041" * 150)
+    assert r"(got '\U000e0041\U000e0041\U000e0041\U000e0041…')" in message
