@@ -35,6 +35,20 @@ _UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DATE_ONLY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FIELD: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. ()/&'-]{0,119}")
 MAX_WINDOW_DAYS: Final = 366
+_LONGEST: Final[dict[str, tuple[int, str]]] = {
+    "object_type": (200, "object types are short names like lead or activity.email"),
+    "action": (200, "actions are single words like created, updated or deleted"),
+    "object_id": (200, "object IDs are a prefix and letters and digits, like acti_… or oppo_…"),
+    "lead_id": (200, "lead IDs are lead_ followed by letters and digits"),
+    "user_id": (200, "user IDs are user_ followed by letters and digits"),
+    "request_id": (200, "request IDs are req_ followed by letters and digits"),
+    "event_id": (200, "event IDs are ev_ followed by letters and digits"),
+    "since": (64, "times are dates like 2026-11-20, datetimes like 2026-11-20T14:00:00Z or windows like 24h"),
+    "until": (64, "times are dates like 2026-11-20, datetimes like 2026-11-20T14:00:00Z or windows like 24h"),
+    "changed_field": (200, "field names are like status_label or custom.cf_…, or a custom field's name"),
+}
+"""The most characters each text argument may have, and what a good one looks like. Far longer than
+any good value, and checked before any pattern or fuzzy match reads the value."""
 
 
 def show(value: object, limit: int = 40) -> str:
@@ -54,8 +68,20 @@ def show(value: object, limit: int = 40) -> str:
     return "'" + "".join(pieces) + more + "'"
 
 
-def parse_event_id(value: str) -> str:
+def _text(name: str, value: str | None) -> str:
+    """The argument ``name``, stripped, once its length is known to be sane."""
     value = (value or "").strip()
+    longest, looks = _LONGEST[name]
+    if len(value) > longest:
+        raise ArgumentError(
+            f"{name} is {len(value):,} characters long (it starts {show(value, 24)}); {looks} "
+            f"(at most {longest})."
+        )
+    return value
+
+
+def parse_event_id(value: str) -> str:
+    value = _text("event_id", value)
     if not EVENT_ID.fullmatch(value):
         raise ArgumentError(
             f"event_id must be a Close event ID: 'ev_' followed by letters and digits (got {show(value)}). "
@@ -65,7 +91,7 @@ def parse_event_id(value: str) -> str:
 
 
 def _parse_id(name: str, value: str | None) -> str | None:
-    value = (value or "").strip()
+    value = _text(name, value)
     if not value:
         return None
     pattern, expected = _ID_RULES[name]
@@ -75,7 +101,7 @@ def _parse_id(name: str, value: str | None) -> str | None:
 
 
 def parse_object_type(value: str | None) -> str | None:
-    value = (value or "").strip()
+    value = _text("object_type", value)
     if not value:
         return None
     lowered = value.lower()
@@ -97,7 +123,7 @@ def parse_object_type(value: str | None) -> str | None:
 
 
 def parse_action(value: str | None, object_type: str | None) -> str | None:
-    value = (value or "").strip().lower()
+    value = _text("action", value).lower()
     if not value:
         return None
     entry = catalog.lookup(object_type) if object_type else None
@@ -112,7 +138,7 @@ def parse_action(value: str | None, object_type: str | None) -> str | None:
 
 def parse_time(name: str, value: str | None, now: datetime) -> datetime | None:
     """ISO 8601 date or datetime (naive = UTC), or a relative window back from now (90m, 24h, 7d)."""
-    value = (value or "").strip()
+    value = _text(name, value)
     if not value:
         return None
     if value.lower() == "now":
@@ -235,7 +261,7 @@ def parse_filters(
 
 
 def parse_changed_field(value: str | None) -> str | None:
-    value = (value or "").strip()
+    value = _text("changed_field", value)
     if not value:
         return None
     if not _FIELD.fullmatch(value):

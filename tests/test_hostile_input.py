@@ -9,6 +9,7 @@ Deterministic (``derandomize=True``, no example database), so CI sees the same e
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -554,3 +555,36 @@ async def test_prompt_arguments_are_checked_before_they_land_in_a_prompt(harness
         await harness.client.get_prompt(prompt, arguments)
     message = str(refused.value)
     assert len(message) < 400 and "\x1b" not in message and "\u202e" not in message
+
+
+@pytest.mark.parametrize(
+    ("tool", "argument"),
+    [
+        *(
+            ("list_events", name)
+            for name in (
+                "object_type",
+                "action",
+                "object_id",
+                "lead_id",
+                "user_id",
+                "request_id",
+                "since",
+                "until",
+                "changed_field",
+            )
+        ),
+        ("get_event", "event_id"),
+        ("summarize_events", "changed_field"),
+        ("poll_events", "since"),
+    ],
+)
+async def test_a_96_kb_argument_is_refused_at_once_by_its_length(harness: Harness, tool: str, argument: str):
+    """96 KB of unclosed comments in any text argument stalled the server for 7 s while its error
+    message was written (and every other client with it, over HTTP); now it is refused by its length."""
+    first = len(harness.recorder.sent)
+    started = time.process_time()
+    result = await harness.client.call_tool(tool, {argument: "<!--" * 24_576})
+    assert time.process_time() - started < 2.0
+    assert result.is_error and text_of(result).startswith(f"{argument} is 98,304 characters long")
+    assert harness.recorder.sent[first:] == []
