@@ -2,7 +2,8 @@
 
 Close's events carry IDs; the payloads often carry the matching names (``created_by_name``,
 ``lead_name``, a lead's ``display_name``). Every event the server reads teaches the book, so
-later answers can say "Gob Bluth" and "Bluth Company" instead of bare IDs.
+later answers can say "Gob Bluth" and "Bluth Company" instead of bare IDs. Names are data: they are
+shown in double quotes, whatever they say.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class _Names:
         if known is not None and known[2] > seen_at:
             return
         shown = known[0] if known is not None and known[1] == name else clean(name, 80)
+        if not shown:  # nothing but markup or invisible characters: no name
+            return
         self._entries[key] = (shown, name, seen_at)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
@@ -73,11 +76,13 @@ class NameBook:
             self.leads.learn(event.object_id, payload.get("display_name") or payload.get("name"), seen)
 
     def user(self, user_id: str | None) -> str | None:
+        """The user's name, quoted as data (``"Gob Bluth"``)."""
         found = self.directory.user(user_id) or self.users.get(user_id)
         return name_text(found) if found else None
 
     def field(self, key: str) -> str:
-        """``custom.cf_…`` as the custom field's name when known; other fields as they are."""
+        """``custom.cf_…`` as the custom field's name, quoted as data, when known; other fields as they
+        are."""
         if key.startswith("custom."):
             found = self.directory.field(key.removeprefix("custom."))
             return name_text(found, 60) if found else key

@@ -206,16 +206,12 @@ def quote(value: str, limit: int = 120) -> str:
     return '"' + clean(value, limit).replace('"', "'") + '"'
 
 
-_PLAIN_NAME = re.compile(r"[\w .,'&()@+-]{1,60}")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.?=&%:+-]{1,200}")
 
 
 def name_text(value: str, limit: int = 80) -> str:
-    """A name (a user's, a contact's, a custom field's) as shown: as it is when it reads as a plain name,
-    else quoted like user text, since whoever typed it may have written an instruction instead."""
-    cleaned = clean(value, limit)
-    if _PLAIN_NAME.fullmatch(cleaned) and len(cleaned.split()) <= 5:
-        return cleaned
+    """A name (a user's, a contact's, a custom field's, an organization's) as shown: always quoted like
+    user text, since whoever typed it may have written an instruction instead (``"Gob Bluth"``)."""
     return quote(value, limit)
 
 

@@ -26,6 +26,9 @@ _ITEM_KEYS = (
     "id",
     "user_id",
 )
+_WORDS_KEYS = frozenset({"display_name", "name", "city", "label", "address_1", "text", "filename"})
+"""Item keys whose values people write as words: always quoted. The others (an email, a phone number,
+a URL, an ID) stand bare when they are one token."""
 
 
 def is_empty(value: object) -> bool:
@@ -57,7 +60,7 @@ def first(payload: Mapping[str, Any] | None, keys: tuple[str, ...]) -> Any:
 def short_time(value: str) -> str:
     moment = parse_timestamp(value)
     if moment is None:
-        return clean(value, 30)
+        return scalar(value, 30, as_time=False)
     if moment.hour == moment.minute == moment.second == 0 and len(value) <= 10:
         return moment.strftime("%Y-%m-%d")
     return moment.strftime("%Y-%m-%dT%H:%MZ")
@@ -69,10 +72,10 @@ def label_of(item: object, limit: int) -> str | None:
         for key in _ITEM_KEYS:
             value = item.get(key)
             if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
-                return name_text(str(value), limit)
+                return name_text(str(value), limit) if key in _WORDS_KEYS else scalar(value, limit)
         return None
     if isinstance(item, str) and (address := _ADDRESS.fullmatch(item)):
-        return clean(address.group(1), limit)
+        return scalar(address.group(1), limit)
     return scalar(item, limit)
 
 
@@ -89,7 +92,8 @@ def list_summary(items: list[Any], limit: int, shown: int = 3) -> str:
     return ", ".join(labels) + more
 
 
-def scalar(value: object, limit: int) -> str:
+def scalar(value: object, limit: int, *, as_time: bool = True) -> str:
+    """One value as text: user text quoted unless it is a single token (``Qualified``, ``a@b.com``)."""
     if value is None or value == "":
         return "empty"
     if isinstance(value, bool):
@@ -97,10 +101,10 @@ def scalar(value: object, limit: int) -> str:
     if isinstance(value, int | float):
         return f"{value:g}" if isinstance(value, float) else str(value)
     text = str(value)
-    if _TIMESTAMP.match(text):
+    if as_time and _TIMESTAMP.match(text):
         return short_time(text)
     cleaned = clean(text, limit)
-    return quote(text, limit) if _NEEDS_QUOTES.search(cleaned) else cleaned
+    return quote(text, limit) if not cleaned or _NEEDS_QUOTES.search(cleaned) else cleaned
 
 
 def format_value(value: object, limit: int = 60) -> str:

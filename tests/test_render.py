@@ -68,22 +68,22 @@ def test_reference_event_as_a_list():
         "1 event · no filters · newest first, times UTC\n"
         "2016-10-19\n"
         f"  {LEAD}\n"
-        '    12:22:10 note created acti_4LNDQk2uhg7t8fGUWPyHX7cpCVH9PJtCyCssXFcao3e by Gob Bluth: "My note." '
-        "· ev_17VaZdcdnsMNyWY9ZJnjph\n"
-        f"Users: Gob Bluth={GOB}\n"
+        '    12:22:10 note created acti_4LNDQk2uhg7t8fGUWPyHX7cpCVH9PJtCyCssXFcao3e by "Gob Bluth": '
+        '"My note." · ev_17VaZdcdnsMNyWY9ZJnjph\n'
+        f'Users: "Gob Bluth"={GOB}\n'
         "End of results."
     )
-    assert result.events[0].user_name == "Gob Bluth"
+    assert result.events[0].user_name == '"Gob Bluth"'
 
 
 def test_reference_event_in_detail():
     text, detail = render_detail(event(), learned([event()]), now=LATER)
     assert text == (
         "Event ev_17VaZdcdnsMNyWY9ZJnjph · note created · 2016-10-19T12:22:10Z\n"
-        'Gob Bluth created note "My note.".\n'
+        '"Gob Bluth" created note "My note.".\n'
         'Object: acti_4LNDQk2uhg7t8fGUWPyHX7cpCVH9PJtCyCssXFcao3e "My note."\n'
         f"Lead: {LEAD}\n"
-        f"By: Gob Bluth ({GOB})\n"
+        f'By: "Gob Bluth" ({GOB})\n'
         "Request: POST /api/v1/activity/note/ · req_2skaL7v81TflDfovw8A1CC\n"
         "As of this event:\n"
         '  note: "My note."\n'
@@ -236,7 +236,7 @@ def test_a_run_on_one_object_names_it_and_its_shared_actor_and_how_once():
     )
     lines = text.splitlines()
     assert lines[2] == f"  {LEAD} (by bulk action bulkedit_1)", "the how all the lead's events share"
-    assert lines[3] == f"    note {NOTE} by Gob Bluth"
+    assert lines[3] == f'    note {NOTE} by "Gob Bluth"'
     assert (
         lines[4] == f'      12:22:30 updated: note "My note, longer" → "My note, longer still" · ev_{3:022d}'
     )
@@ -248,7 +248,7 @@ def test_an_object_run_keeps_the_actor_on_each_line_when_they_differ():
     other = "user_0therUser0therUser0therUser0therUser0the"
     text = listed(note_update("2016-10-19T12:22:30", 2, "My note.", "My note!", user_id=other), event())
     assert f"    note {NOTE}\n" in text
-    assert f"12:22:30 updated by {other}: note" in text and "12:22:10 created by Gob Bluth:" in text
+    assert f"12:22:30 updated by {other}: note" in text and '12:22:10 created by "Gob Bluth":' in text
 
 
 def test_events_of_one_second_are_grouped_by_lead_in_the_text_only():
