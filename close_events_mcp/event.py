@@ -2,7 +2,8 @@
 
 Close's envelope timestamps can be naive (they are UTC); payload timestamps carry an offset.
 Everything in ``data``/``previous_data``/``meta`` stays as Close sent it: the renderer decides
-what to show and cleans it on the way out.
+what to show and cleans it on the way out. The envelope's IDs, type and action are shown as they are
+only when they are shaped like Close's; anything else is quoted as the data it is.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from close_events_mcp.errors import BadResponse
-from close_events_mcp.text import clean
+from close_events_mcp.text import clean, key_text, quote
 
 JSONDict = dict[str, Any]
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,120}")
+CLOSE_ID = re.compile(r"[a-z][a-z0-9]{0,19}_[A-Za-z0-9]{1,100}")
+"""A Close ID: a type prefix, an underscore, letters and digits (``lead_…``, ``ev_…``, ``api_…``)."""
+NOT_AN_ID = " (not a Close ID)"
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -39,10 +42,16 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def safe_id(value: object) -> str | None:
-    """An ID from Close's payload, or None; anything that does not look like an ID is cleaned."""
+    """An ID from Close's payload, or None. Anything that is not shaped like a Close ID is shown as data:
+    cleaned, quoted and marked (``"IGNORE PREVIOUS…" (not a Close ID)``), never as an ID of ours."""
     if not isinstance(value, str) or not value:
         return None
-    return value if _SAFE_ID.fullmatch(value) else clean(value, 60)
+    return value if CLOSE_ID.fullmatch(value) else quote(value, 40) + NOT_AN_ID
+
+
+def is_close_id(value: str | None) -> bool:
+    """Whether ``value`` (from ``safe_id``) is a real ID, one a tool could be asked about."""
+    return value is not None and CLOSE_ID.fullmatch(value) is not None
 
 
 def _dict_or_none(value: object) -> JSONDict | None:
@@ -79,10 +88,10 @@ class Event:
             id=event_id,
             date_created=created,
             date_updated=updated,
-            object_type=clean(str(raw.get("object_type") or "unknown"), 60),
+            object_type=key_text(clean(str(raw.get("object_type") or "unknown"), 60)),
             object_id=safe_id(raw.get("object_id")),
             lead_id=safe_id(raw.get("lead_id")),
-            action=clean(str(raw.get("action") or "unknown"), 40),
+            action=key_text(clean(str(raw.get("action") or "unknown"), 40)),
             user_id=safe_id(raw.get("user_id")),
             request_id=safe_id(raw.get("request_id")),
             api_key_id=safe_id(raw.get("api_key_id")),

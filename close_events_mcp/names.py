@@ -15,7 +15,7 @@ from typing import Any
 
 from close_events_mcp.directory import Directory
 from close_events_mcp.event import Event
-from close_events_mcp.text import clean, name_text
+from close_events_mcp.text import clean, key_text, name_text
 
 _USER_NAME_KEYS = (
     ("user_id", "user_name"),
@@ -81,12 +81,13 @@ class NameBook:
         return name_text(found) if found else None
 
     def field(self, key: str) -> str:
-        """``custom.cf_…`` as the custom field's name, quoted as data, when known; other fields as they
-        are."""
+        """``custom.cf_…`` as the custom field's name, quoted as data, when known; other fields by their
+        key, itself quoted unless it is one identifier (``status_label``)."""
         if key.startswith("custom."):
             found = self.directory.field(key.removeprefix("custom."))
-            return name_text(found, 60) if found else key
-        return key
+            if found:
+                return name_text(found, 60)
+        return key_text(key)
 
     def lead(self, lead_id: str | None) -> str | None:
         return self.leads.get(lead_id)

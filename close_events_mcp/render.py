@@ -17,7 +17,7 @@ from itertools import groupby
 
 from close_events_mcp import catalog
 from close_events_mcp.changes import MAX_LIST_ITEMS, Change, field_changes
-from close_events_mcp.event import Event, format_timestamp
+from close_events_mcp.event import Event, format_timestamp, is_close_id
 from close_events_mcp.names import NameBook
 from close_events_mcp.objects import custom_values, fact_values, gist, object_name, title, title_fact
 from close_events_mcp.query import EventFilters
@@ -388,6 +388,6 @@ def detail_text(detail: EventDetail) -> str:
         lines.append("Before deletion:" if detail.action == "deleted" else "As of this event:")
         lines += [f"  {label}: {value}" for label, value in detail.facts.items()]
     lines += [f"Note: {note}" for note in detail.notes]
-    if detail.request_id:
+    if is_close_id(detail.request_id):
         lines.append(f"Everything this request did: list_events request_id={detail.request_id}")
     return "\n".join(lines)

@@ -207,6 +207,8 @@ def quote(value: str, limit: int = 120) -> str:
 
 
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.?=&%:+-]{1,200}")
+_METHOD = re.compile(r"[A-Z]{1,12}")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 
 
 def name_text(value: str, limit: int = 80) -> str:
@@ -215,10 +217,18 @@ def name_text(value: str, limit: int = 80) -> str:
     return quote(value, limit)
 
 
+def key_text(value: str, limit: int = 60) -> str:
+    """A field key, object type or action from Close as shown: as it is when it is one identifier
+    (``status_label``, ``custom.cf_…``, ``activity.email``), else quoted like user text."""
+    return value if _KEY.fullmatch(value) else quote(value, limit)
+
+
 def path_text(method: str, path: str) -> str:
-    """A request line: the path as it is when it is a plain URL path, else quoted."""
+    """A request line: the method as it is when it is one, the path when it is a plain URL path; else
+    each quoted."""
+    shown_method = method if _METHOD.fullmatch(method) else quote(method, 40)
     shown = path if _PLAIN_PATH.fullmatch(path) else quote(path, 160)
-    return clean(f"{method} {shown}", 200)
+    return clean(f"{shown_method} {shown}", 200)
 
 
 def secret_forms(secret: str) -> tuple[str, ...]:

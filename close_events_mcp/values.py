@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.text import clean, name_text, quote
+from close_events_mcp.text import clean, key_text, name_text, quote
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _NEEDS_QUOTES = re.compile(r"[\s;,→·\"'()\[\]]")
@@ -114,7 +114,7 @@ def format_value(value: object, limit: int = 60) -> str:
     if isinstance(value, Mapping):
         if not value:
             return "empty"
-        parts = [f"{clean(str(k), 30)}={scalar(v, 30)}" for k, v in list(value.items())[:3]]
+        parts = [f"{key_text(clean(str(k), 30))}={scalar(v, 30)}" for k, v in list(value.items())[:3]]
         more = f" +{len(value) - 3} more" if len(value) > 3 else ""
         return "{" + ", ".join(parts) + more + "}"
     return scalar(value, limit)
