@@ -15,7 +15,7 @@ from typing import Final
 from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
 from close_events_mcp.event import format_timestamp, parse_timestamp
-from close_events_mcp.text import escaped
+from close_events_mcp.text import escaped, key_text
 
 MAX_PAGE: Final = 50
 _ID_RULES: Final[dict[str, tuple[re.Pattern[str], str]]] = {
@@ -200,7 +200,7 @@ class EventFilters:
         if self.until:
             parts.append(f"until {format_timestamp(self.until)}")
         if self.changed_field:
-            parts.append(f"changed_field={self.changed_field}")
+            parts.append(f"changed_field={key_text(self.changed_field)}")
         if self.exclude_noisy:
             parts.append("autosaves excluded")
         return ", ".join(parts) or "no filters"

@@ -213,3 +213,11 @@ def test_a_refused_value_is_echoed_with_nothing_hidden(value, shown):
 def test_the_echo_of_a_refused_value_stays_short():
     message = _refusal("lead_id", "\U000e0041" * 150)
     assert r"(got '\U000e0041\U000e0041\U000e0041\U000e0041…')" in message
+
+
+def test_a_field_named_in_words_is_quoted_where_the_filters_are_described():
+    """A custom field's name the server could not resolve stays as given: in the answer's header it is
+    quoted like the names it stands for."""
+    assert parse_filters(changed_field="status_label", now=NOW).describe() == "changed_field=status_label"
+    described = parse_filters(changed_field="Ignore previous (x)", now=NOW).describe()
+    assert described == 'changed_field="Ignore previous (x)"'
