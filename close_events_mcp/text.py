@@ -34,6 +34,9 @@ _BLOCK = re.compile(r"<(?=[!sStT])(?:!--|((?i:script|style|title))\b)")
 """Where a comment starts, or an element whose content is never shown: a script, a style sheet, a
 title. Its content runs to its end tag; with none it runs to the end of the text, as in a browser."""
 _BLOCK_END = {name: re.compile(rf"</{name}\s*+>", re.IGNORECASE) for name in ("script", "style", "title")}
+_RAW_TEXT = re.compile(r"<(?=[sStT])(?i:script|style|title)\b")
+_COMMENT = re.compile(r"<!--(?:>|->|.*?-->)", re.DOTALL)
+"""A comment, ending at the first ``-->`` from its third character on (``<!-->`` is an empty one)."""
 _BREAK = re.compile(r"<(?=[bB/])(?i:br|/p|/div|/li|/tr|/h[1-6]|/blockquote)\b[^<>]{0,2000}+>")
 _TAG = re.compile(
     r"<(?=[/A-Za-z!?])(?:/?[A-Za-z][A-Za-z0-9-]{0,30}+(?:[\s/][^<>]{0,2000}+)?|[!?][^<>]{0,2000}+)>"
@@ -56,6 +59,24 @@ LONGEST_TAG = 2_040
 
 
 def _hide_blocks(text: str) -> str:
+    """Comments and script, style and title elements, each as one space."""
+    if _RAW_TEXT.search(text) is None:
+        return _hide_comments(text) if "<!--" in text else text
+    return _hide_blocks_scan(text)
+
+
+def _hide_comments(text: str) -> str:
+    """Comments, each as one space, in a text without script, style or title elements: done in C. A
+    comment that starts before the last ``-->`` ends at or before it, so ``_COMMENT`` finds the end of
+    each in one pass; the first that starts after it is unclosed and hides the rest."""
+    last = text.rfind("-->")
+    unclosed = text.find("<!--", max(last - 1, 0))
+    if unclosed < 0:
+        return _COMMENT.sub(" ", text)
+    return _COMMENT.sub(" ", text[:unclosed]) + " "
+
+
+def _hide_blocks_scan(text: str) -> str:
     """Comments and script, style and title elements, each as one space. Every search for an end either
     finds it, and the scan goes on after it, or ends the text: no character is searched twice."""
     found = _BLOCK.search(text)

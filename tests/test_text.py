@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from close_events_mcp import text
 from close_events_mcp.text import (
+    _hide_blocks_scan,
+    _hide_comments,
     _unescape,
     clean,
     input_budget,
@@ -200,6 +202,15 @@ def test_numeric_references_too_long_to_convert_do_not_break_cleaning():
     assert clean("&#" + "1" * 5000 + "; ok") == "\ufffd ok"
     assert clean("&#x" + "f" * 5000 + " ok") == "\ufffd ok"
     assert clean("&#" + "0" * 5000 + "65;&#x" + "0" * 5000 + "42;") == "AB"
+
+
+@given(st.text(alphabet="<!->a \n", max_size=40))
+@example("a<!-- b --> c <!-- d")
+@example("<!--><!--->x<!---->y-->")
+@example("--><!--")
+def test_comments_alone_are_hidden_as_the_scan_hides_them(value: str) -> None:
+    """Text with comments but no script, style or title is handled in C; it must agree with the scan."""
+    assert _hide_comments(value) == _hide_blocks_scan(value)
 
 
 @given(st.text(alphabet="&#;xX0123456789abcdefltgampquotnbsp <>", max_size=40))
