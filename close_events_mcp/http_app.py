@@ -5,6 +5,10 @@ any number of replicas are interchangeable behind any load balancer. Each POST i
 own response stream (SSE), so a long scan's progress notifications reach the client. The bearer
 token only admits the client: it is checked here and removed from the request before the MCP
 layer sees it; Close is only ever called with the server's own credential.
+
+Every request passes ``HttpFront`` before the SDK sees it, in this order: the Host and Origin
+headers, the bearer token, then the path (``/mcp``, or ``/mcp/`` answered the same; never a
+redirect).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
 import uvicorn
@@ -39,6 +43,9 @@ TOKEN_PATTERN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: sent in a header a
 HOST_ENTRY = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?")
 TOKEN_ENV = "CLOSE_EVENTS_HTTP_TOKEN"
 HOSTS_ENV = "CLOSE_EVENTS_HTTP_ALLOWED_HOSTS"
+
+Refusal = tuple[int, bytes, list[tuple[bytes, bytes]]]
+"""An answer instead of the MCP app's: a status, a JSON body and extra headers."""
 
 
 def is_loopback(host: str) -> bool:
@@ -111,70 +118,112 @@ def transport_security(host: str, extra_hosts: Iterable[str]) -> TransportSecuri
     )
 
 
-class BearerTokenGate:
-    """ASGI middleware: admits an HTTP request only with ``Authorization: Bearer <token>``.
+def matches(value: str, patterns: Sequence[str]) -> bool:
+    """Whether a Host or Origin value is one of ``patterns``; ``name:*`` is ``name`` on any port."""
+    value = value.lower()
+    base, _, port = value.rpartition(":")
+    for pattern in patterns:
+        if pattern.endswith(":*"):
+            if port.isdigit() and base == pattern[:-2]:
+                return True
+        elif value == pattern:
+            return True
+    return False
 
-    The header is removed before the request goes on, so nothing behind this gate can read the
-    client's token, let alone pass it to Close.
+
+class HttpFront:
+    """ASGI middleware in front of the MCP app: everything a request must pass before the SDK.
+
+    In order: Host and Origin (421 and 403, before anything else, so no answer ever echoes a
+    foreign Host), the bearer token when one is set (401; the header is removed before the request
+    goes on, so nothing behind can read the client's token, let alone pass it to Close), and the
+    path (``/mcp`` or ``/mcp/``, else 404; never a redirect). WebSockets are refused: nothing here
+    speaks them, and they would bypass these checks.
     """
 
-    def __init__(self, app: ASGIApp, token: Secret) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        security: TransportSecuritySettings,
+        *,
+        token: Secret | None = None,
+    ) -> None:
         self._app = app
-        self._token = token.reveal().encode("ascii")
+        self._hosts = tuple(security.allowed_hosts)
+        self._origins = tuple(security.allowed_origins)
+        self._token = token.reveal().encode("ascii") if token is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._app(scope, receive, send)
             return
-        if scope["type"] != "http":  # a websocket: nothing here speaks it, and it would bypass the check
+        if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1008})
             return
         headers: list[tuple[bytes, bytes]] = list(scope["headers"])
-        offered = [value for name, value in headers if name == b"authorization"]
-        if len(offered) != 1 or not self._admits(offered[0]):
-            logger.info("Refused an HTTP request without a valid bearer token from %s", scope.get("client"))
-            await _unauthorized(send, presented=bool(offered))
+        refusal = self._refusal(scope, headers)
+        if refusal is not None:
+            status, body, extra = refusal
+            await _respond(send, status, body, extra)
             return
         kept = [(name, value) for name, value in headers if name != b"authorization"]
-        await self._app({**scope, "headers": kept}, receive, send)
+        forwarded = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode(), "headers": kept}
+        await self._app(forwarded, receive, send)
 
-    def _admits(self, authorization: bytes) -> bool:
-        scheme, _, credentials = authorization.strip().partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self._token)
+    def _refusal(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> Refusal | None:
+        hosts = [value.decode("latin-1") for name, value in headers if name == b"host"]
+        if len(hosts) != 1 or not matches(hosts[0], self._hosts):
+            logger.info("Refused an HTTP request for host %.100r", hosts[0] if hosts else None)
+            return 421, _error("misdirected_request", f"Host not accepted; see {HOSTS_ENV}."), []
+        origins = [value.decode("latin-1") for name, value in headers if name == b"origin"]
+        if len(origins) > 1 or (origins and not matches(origins[0], self._origins)):
+            logger.info("Refused an HTTP request from origin %.100r", origins[0])
+            return 403, _error("forbidden", "Requests from that Origin are not accepted."), []
+        if self._token is not None:
+            offered = [value for name, value in headers if name == b"authorization"]
+            if len(offered) != 1 or not _admits(offered[0], self._token):
+                logger.info(
+                    "Refused an HTTP request without a valid bearer token from %s", scope.get("client")
+                )
+                return _unauthorized(presented=bool(offered))
+        if scope["path"] not in (MCP_PATH, MCP_PATH + "/"):
+            return 404, _error("not_found", f"MCP is served at {MCP_PATH}."), []
+        return None
 
 
-async def _unauthorized(send: Send, *, presented: bool) -> None:
+def _admits(authorization: bytes, token: bytes) -> bool:
+    scheme, _, credentials = authorization.strip().partition(b" ")
+    return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), token)
+
+
+def _error(code: str, message: str) -> bytes:
+    return json.dumps({"error": code, "message": message}).encode()
+
+
+def _unauthorized(*, presented: bool) -> Refusal:
     challenge = 'Bearer realm="close-events-mcp"' + (', error="invalid_token"' if presented else "")
     message = "Invalid bearer token." if presented else "Missing bearer token."
-    body = json.dumps(
-        {"error": "unauthorized", "message": f"{message} Send Authorization: Bearer <{TOKEN_ENV}>."}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", challenge.encode()),
-            ],
-        }
-    )
+    body = _error("unauthorized", f"{message} Send Authorization: Bearer <{TOKEN_ENV}>.")
+    return 401, body, [(b"www-authenticate", challenge.encode())]
+
+
+async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 def build_http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASGIApp:
     """The ASGI app serving ``server`` at ``/mcp``; its lifespan opens the server's Close client."""
+    security = transport_security(host, settings.http_allowed_hosts)
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=False,
-        transport_security=transport_security(host, settings.http_allowed_hosts),
+        transport_security=security,
         host=host,
     )
-    if settings.http_token is not None:
-        app = BearerTokenGate(app, settings.http_token)
-    return app
+    return HttpFront(app, security, token=settings.http_token)
 
 
 def serve_http(server: MCPServer[Any], settings: Settings, host: str, port: int) -> None:

@@ -185,6 +185,44 @@ def test_dns_rebinding_protection(sandbox):
     assert backend.seen == []
 
 
+def raw_request(url: str, method: str, path: str, **headers: str) -> httpx.Response:
+    """One request as sent, with nothing followed: a redirect comes back as itself. The body of a
+    stream that is not a POST's answer is left unread (it might never end)."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {}})
+    origin = url.removesuffix(http_app.MCP_PATH)
+    with httpx.Client(timeout=30, follow_redirects=False) as http:
+        content = body if method == "POST" else None
+        request = http.build_request(method, origin + path, content=content, headers={**HEADERS, **headers})
+        response = http.send(request, stream=True)
+        if method == "POST" or not response.headers.get("content-type", "").startswith("text/event-stream"):
+            response.read()
+        response.close()
+        return response
+
+
+@pytest.mark.parametrize("path", ["/mcp", "/mcp/"])
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE", "PUT"])
+@pytest.mark.parametrize("http_token", [None, Secret(TOKEN)], ids=["no token", "token"])
+def test_a_foreign_host_is_refused_before_anything_else(backend, path, method, http_token):
+    """No redirect (to the foreign host), no 405, no 401 first: each would answer a request that
+    was meant for another host."""
+    settings = make_settings(http_token=http_token)
+    with mcp_server(backend, settings) as url:
+        response = raw_request(url, method, path, host="evil.com")
+    assert response.status_code == 421, (response.status_code, response.headers)
+    assert "location" not in response.headers and "evil.com" not in response.text
+    assert backend.seen == []
+
+
+def test_the_trailing_slash_is_answered_not_redirected(backend):
+    with mcp_server(backend) as url:
+        with_slash = raw_request(url, "POST", "/mcp/")
+        assert reply(with_slash)["result"] == {}, "POST /mcp/ is answered as POST /mcp"
+        for path in ("/", "/mcp/x", "/MCP", "/mcp//", "/api/v1/event/"):
+            response = raw_request(url, "POST", path)
+            assert response.status_code == 404 and "location" not in response.headers, (path, response)
+
+
 @pytest.mark.parametrize(
     ("authorization", "error"),
     [
@@ -242,7 +280,8 @@ def test_a_clients_authorization_is_never_a_close_credential(backend, http_token
     assert not any(presented in seen for seen in backend.seen)
 
 
-async def test_the_gate_refuses_websockets():
+@pytest.mark.parametrize("token", [None, Secret(TOKEN)])
+async def test_the_front_refuses_websockets(token):
     async def app(scope: Any, receive: Any, send: Any) -> None:
         raise AssertionError("the wrapped app must not see a websocket")
 
@@ -254,8 +293,8 @@ async def test_the_gate_refuses_websockets():
     async def receive() -> dict[str, Any]:
         return {"type": "websocket.connect"}
 
-    gate = http_app.BearerTokenGate(app, Secret(TOKEN))
-    await gate({"type": "websocket", "headers": []}, receive, send)
+    front = http_app.HttpFront(app, http_app.transport_security("127.0.0.1", ()), token=token)
+    await front({"type": "websocket", "headers": [(b"host", b"127.0.0.1:8000")]}, receive, send)
     assert sent == [{"type": "websocket.close", "code": 1008}]
 
 
