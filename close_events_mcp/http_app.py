@@ -7,8 +7,9 @@ token only admits the client: it is checked here and removed from the request be
 layer sees it; Close is only ever called with the server's own credential.
 
 Every request passes ``HttpFront`` before the SDK sees it, in this order: the Host and Origin
-headers, the bearer token, then the path (``/mcp``, or ``/mcp/`` answered the same; never a
-redirect).
+headers, the bearer token, the path (``/mcp``, or ``/mcp/`` answered the same; never a
+redirect), then the method (POST only: a stateless server has no stream to GET and no session to
+DELETE).
 """
 
 from __future__ import annotations
@@ -136,9 +137,11 @@ class HttpFront:
 
     In order: Host and Origin (421 and 403, before anything else, so no answer ever echoes a
     foreign Host), the bearer token when one is set (401; the header is removed before the request
-    goes on, so nothing behind can read the client's token, let alone pass it to Close), and the
-    path (``/mcp`` or ``/mcp/``, else 404; never a redirect). WebSockets are refused: nothing here
-    speaks them, and they would bypass these checks.
+    goes on, so nothing behind can read the client's token, let alone pass it to Close), the path
+    (``/mcp`` or ``/mcp/``, else 404; never a redirect), and the method (POST, else 405 with
+    ``Allow: POST``: the transport is stateless, so there is no standalone stream to GET, which
+    would otherwise stay open for ever, and no session to DELETE). WebSockets are refused: nothing
+    here speaks them, and they would bypass these checks.
     """
 
     def __init__(
@@ -188,6 +191,12 @@ class HttpFront:
                 return _unauthorized(presented=bool(offered))
         if scope["path"] not in (MCP_PATH, MCP_PATH + "/"):
             return 404, _error("not_found", f"MCP is served at {MCP_PATH}."), []
+        if scope["method"] != "POST":
+            return (
+                405,
+                _error("method_not_allowed", f"Stateless: POST each JSON-RPC message to {MCP_PATH}."),
+                [(b"allow", b"POST")],
+            )
         return None
 
 

@@ -223,6 +223,29 @@ def test_the_trailing_slash_is_answered_not_redirected(backend):
             assert response.status_code == 404 and "location" not in response.headers, (path, response)
 
 
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/mcp", "/mcp/"])
+def test_only_post_is_allowed(backend, method, path):
+    """Stateless: no standalone stream to GET (it stayed open for ever), no session to DELETE."""
+    with mcp_server(backend) as url, httpx.Client(timeout=30) as http:
+        origin = url.removesuffix(http_app.MCP_PATH)
+        with http.stream(method, origin + path, headers=HEADERS) as response:
+            assert response.status_code == 405, response.status_code
+            assert response.headers["allow"] == "POST"
+            assert response.headers["content-type"] == "application/json"
+            assert "POST" in json.loads(response.read())["message"]
+    assert backend.seen == []
+
+
+def test_a_get_needs_the_token_first(backend):
+    """With a token set, a GET without it learns nothing, not even which methods exist."""
+    settings = make_settings(http_token=Secret(TOKEN))
+    with mcp_server(backend, settings) as url:
+        assert raw_request(url, "GET", "/mcp").status_code == 401
+        admitted = raw_request(url, "GET", "/mcp", authorization=f"Bearer {TOKEN}")
+        assert admitted.status_code == 405 and admitted.headers["allow"] == "POST"
+
+
 @pytest.mark.parametrize(
     ("authorization", "error"),
     [
