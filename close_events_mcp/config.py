@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -137,15 +138,42 @@ def validate_base_url(url: str) -> str:
     return url
 
 
+HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+"""Visible ASCII: what a credential may hold to be sent in an HTTP header as it is."""
+
+
+def validate_credential(credential: Credential) -> Credential:
+    """``credential`` if every character can go in an HTTP header; else a ConfigError naming its
+    variable and what is wrong, never showing the value (it is a secret, and often nearly right)."""
+    value = credential.secret.reveal()
+    if HEADER_SAFE.fullmatch(value):
+        return credential
+    if not value.isascii():
+        found = "a non-ASCII character (a typographic quote, an accented letter, an invisible space?)"
+    elif any(char.isspace() for char in value):
+        found = "a space, tab or line break"
+    else:
+        found = "a control character"
+    where = (
+        "Close (Settings > Developer > API Keys)"
+        if credential.kind == "api_key"
+        else "the OAuth token response it came in"
+    )
+    raise ConfigError(
+        f"{credential.env_var} contains {found}, which cannot be sent in an HTTP header: only visible "
+        f"ASCII is allowed. Copy it again from {where}."
+    )
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     api_key = env.get("CLOSE_API_KEY", "").strip()
     token = env.get("CLOSE_ACCESS_TOKEN", "").strip()
     credential: Credential | None = None
     if api_key:
-        credential = Credential("api_key", Secret(api_key))
+        credential = validate_credential(Credential("api_key", Secret(api_key)))
     elif token:
-        credential = Credential("access_token", Secret(token))
+        credential = validate_credential(Credential("access_token", Secret(token)))
 
     level = env.get("CLOSE_EVENTS_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
     if level not in LOG_LEVELS:
