@@ -9,16 +9,21 @@ layer sees it; Close is only ever called with the server's own credential.
 Every request passes ``HttpFront`` before the SDK sees it, in this order: the Host and Origin
 headers, the bearer token, the path (``/mcp``, or ``/mcp/`` answered the same; never a
 redirect), then the method (POST only: a stateless server has no stream to GET and no session to
-DELETE).
+DELETE). Below it, the event loop logs running out of file descriptors once per interval instead
+of once per failed accept.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import hmac
 import ipaddress
 import json
 import logging
 import re
+import socket
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
@@ -45,6 +50,10 @@ HOST_ENTRY = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?")
 TOKEN_ENV = "CLOSE_EVENTS_HTTP_TOKEN"
 HOSTS_ENV = "CLOSE_EVENTS_HTTP_ALLOWED_HOSTS"
 
+LOG_INTERVAL = 30.0
+"""A condition that repeats (out of file descriptors, bad requests) is logged at most once per this
+many seconds, with the count of repeats not logged."""
+RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 Refusal = tuple[int, bytes, list[tuple[bytes, bytes]]]
 """An answer instead of the MCP app's: a status, a JSON body and extra headers."""
 
@@ -130,6 +139,110 @@ def matches(value: str, patterns: Sequence[str]) -> bool:
         elif value == pattern:
             return True
     return False
+
+
+class LogThrottle:
+    """Admits one occurrence of a repeating condition per ``interval`` seconds of ``clock``."""
+
+    def __init__(self, interval: float = LOG_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._last: float | None = None
+        self._suppressed = 0
+
+    def admit(self) -> int | None:
+        """None if this occurrence is not to be logged, else how many were not logged since the last."""
+        now = self._clock()
+        if self._last is not None and now - self._last < self.interval:
+            self._suppressed += 1
+            return None
+        suppressed, self._suppressed, self._last = self._suppressed, 0, now
+        return suppressed
+
+
+def _not_logged(suppressed: int, interval: float) -> str:
+    return f" ({suppressed:,} more like it in the last {interval:g} s not logged)" if suppressed else ""
+
+
+class ResourceErrorLog:
+    """An asyncio exception handler that logs running out of file descriptors (or buffers, or
+    memory) once per interval, without a traceback, and hands any other error to the default handler.
+
+    asyncio's accept loop reports each failed ``accept()`` this way, one traceback per attempt and
+    up to a backlog's worth of attempts per retry, which wrote megabytes of stderr a second while
+    the server was out of descriptors. It retries by itself a second later: the server keeps serving
+    as descriptors come free.
+    """
+
+    def __init__(self, interval: float = LOG_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self._throttle = LogThrottle(interval, clock)
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if not (isinstance(error, OSError) and error.errno in RESOURCE_ERRNOS):
+            loop.default_exception_handler(context)
+            return
+        suppressed = self._throttle.admit()
+        if suppressed is not None:
+            logger.warning(
+                "Out of system resources: %s (%s); connections wait until some close. Raise the "
+                "open-file limit (ulimit -n) or add replicas.%s",
+                context.get("message", "an operation failed"),
+                error.strerror or error,
+                _not_logged(suppressed, self._throttle.interval),
+            )
+
+
+class RepeatedWarningFilter(logging.Filter):
+    """Lets each of ``messages`` through once per interval, noting how many were not logged.
+
+    For uvicorn's warnings that any client can trigger once per request (a malformed request, an
+    upgrade to WebSocket, a request past the connection limit).
+    """
+
+    def __init__(
+        self,
+        messages: Iterable[str],
+        interval: float = LOG_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._throttles = {message: LogThrottle(interval, clock) for message in messages}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        throttle = self._throttles.get(str(record.msg))
+        if throttle is None:
+            return True
+        suppressed = throttle.admit()
+        if suppressed is None:
+            return False
+        if suppressed:
+            record.msg = record.getMessage() + _not_logged(suppressed, throttle.interval)
+            record.args = None
+        return True
+
+
+UVICORN_PER_REQUEST_WARNINGS = (
+    "Invalid HTTP request received.",
+    "Unsupported upgrade request.",
+    "No supported WebSocket library detected. Please use \"pip install 'uvicorn[standard]'\", or "
+    "install 'websockets' or 'wsproto' manually.",
+    "Exceeded concurrency limit.",
+)
+
+
+class HttpServer(uvicorn.Server):
+    """uvicorn's server, with running out of descriptors and per-request warnings logged sparingly."""
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        asyncio.get_running_loop().set_exception_handler(ResourceErrorLog())
+        quiet = RepeatedWarningFilter(UVICORN_PER_REQUEST_WARNINGS)
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_log.addFilter(quiet)
+        try:
+            await super().serve(sockets)
+        finally:
+            uvicorn_log.removeFilter(quiet)
 
 
 class HttpFront:
@@ -235,10 +348,9 @@ def build_http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASG
     return HttpFront(app, security, token=settings.http_token)
 
 
-def serve_http(server: MCPServer[Any], settings: Settings, host: str, port: int) -> None:
-    """Serve until interrupted; uvicorn logs through the root logger (stderr, secrets redacted)."""
-    app = build_http_app(server, settings, host)
-    config = uvicorn.Config(
+def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves ``app``, logging through ours."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -247,4 +359,9 @@ def serve_http(server: MCPServer[Any], settings: Settings, host: str, port: int)
         log_level=settings.log_level.lower(),
         server_header=False,
     )
-    uvicorn.Server(config).run()
+
+
+def serve_http(server: MCPServer[Any], settings: Settings, host: str, port: int) -> None:
+    """Serve until interrupted; uvicorn logs through the root logger (stderr, secrets redacted)."""
+    app = build_http_app(server, settings, host)
+    HttpServer(uvicorn_config(app, settings, host, port)).run()
