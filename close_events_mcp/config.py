@@ -89,6 +89,11 @@ class Settings:
     """HTTP transport: the bearer token every client must send; never a Close credential."""
     http_allowed_hosts: tuple[str, ...] = ()
     """HTTP transport: Host names (optionally host:port) accepted besides loopback and the bound host."""
+    http_header_timeout: float = 10.0
+    """HTTP transport: seconds a client has to send a request's line and headers, from connecting (or
+    from the first byte of its next request on a kept-alive connection); then it is cut off."""
+    http_body_timeout: float = 30.0
+    """HTTP transport: seconds a client has to send a request's body once its headers are in."""
 
     @property
     def secrets(self) -> tuple[str, ...]:

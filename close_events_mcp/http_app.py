@@ -8,9 +8,10 @@ layer sees it; Close is only ever called with the server's own credential.
 
 Every request passes ``HttpFront`` before the SDK sees it, in this order: the Host and Origin
 headers, the bearer token, the path (``/mcp``, or ``/mcp/`` answered the same; never a
-redirect), then the method (POST only: a stateless server has no stream to GET and no session to
-DELETE). Below it, the event loop logs running out of file descriptors once per interval instead
-of once per failed accept.
+redirect), the method (POST only: a stateless server has no stream to GET and no session to
+DELETE), then the body, read whole within a deadline and a size limit. Below it, uvicorn's h11
+protocol gets a deadline for each request's line and headers, and the event loop logs running
+out of file descriptors once per interval instead of once per failed accept.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
+import anyio
+import h11
 import uvicorn
 from mcp.server.mcpserver import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from close_events_mcp.config import Secret, Settings
 
@@ -50,12 +54,24 @@ HOST_ENTRY = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?")
 TOKEN_ENV = "CLOSE_EVENTS_HTTP_TOKEN"
 HOSTS_ENV = "CLOSE_EVENTS_HTTP_ALLOWED_HOSTS"
 
+MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BODY_SIZE
+"""A JSON-RPC request is a few hundred bytes; the SDK refuses more than this too."""
+MAX_HEADER_BYTES = 16 * 1024
+"""Request line and headers together; more is answered 400 by h11."""
+KEEP_ALIVE_SECONDS = 5
+"""An idle keep-alive connection is closed after this long."""
+MAX_CONNECTIONS = 1_000
+"""Open connections beyond which uvicorn answers 503; lower when the open-file limit is low."""
 LOG_INTERVAL = 30.0
-"""A condition that repeats (out of file descriptors, bad requests) is logged at most once per this
-many seconds, with the count of repeats not logged."""
+"""A condition that repeats (out of file descriptors, slow clients, bad requests) is logged at
+most once per this many seconds, with the count of repeats not logged."""
 RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 Refusal = tuple[int, bytes, list[tuple[bytes, bytes]]]
 """An answer instead of the MCP app's: a status, a JSON body and extra headers."""
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 16\r\nconnection: close\r\n\r\nRequest Timeout\n"
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -231,6 +247,69 @@ UVICORN_PER_REQUEST_WARNINGS = (
 )
 
 
+class HttpConfig(uvicorn.Config):
+    """uvicorn's settings plus the deadline for a request's line and headers."""
+
+    def __init__(self, app: ASGIApp, *, header_timeout: float, **options: Any) -> None:
+        super().__init__(app, http=HeaderDeadlineProtocol, **options)
+        self.header_timeout = header_timeout
+        self.slow_clients = LogThrottle()
+
+
+class HeaderDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol, with a deadline for each request's line and headers.
+
+    uvicorn itself waits for them forever: a client that connects and sends nothing, or sends its
+    headers a byte at a time, keeps a connection and its file descriptor as long as it likes. The
+    deadline runs from the connection (or the first byte of a keep-alive connection's next request)
+    to the end of the headers, however steadily bytes arrive; when it passes, a client that sent
+    part of a request is answered 408, and the connection is closed.
+    """
+
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_timer is None and self.conn.their_state is h11.IDLE:
+            self._arm_header_deadline()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_deadline()
+        super().connection_lost(exc)
+
+    def _arm_header_deadline(self) -> None:
+        timeout = self.config.header_timeout if isinstance(self.config, HttpConfig) else 10.0
+        self._header_timer = self.loop.call_later(timeout, self._header_deadline_passed)
+
+    def _disarm_header_deadline(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_deadline_passed(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        partial, _ = self.conn.trailing_data
+        if partial and self.conn.our_state is h11.IDLE:
+            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+        self.transport.close()
+        if isinstance(self.config, HttpConfig):
+            suppressed = self.config.slow_clients.admit()
+            if suppressed is not None:
+                logger.info(
+                    "Closed a connection that sent no complete request line and headers within %g s%s",
+                    self.config.header_timeout,
+                    _not_logged(suppressed, self.config.slow_clients.interval),
+                )
+
+
 class HttpServer(uvicorn.Server):
     """uvicorn's server, with running out of descriptors and per-request warnings logged sparingly."""
 
@@ -245,16 +324,30 @@ class HttpServer(uvicorn.Server):
             uvicorn_log.removeFilter(quiet)
 
 
+def connection_limit() -> int:
+    """Open connections to serve at once: half the open-file limit (the rest for Close and the
+    process itself), at most ``MAX_CONNECTIONS``. Past it, uvicorn answers 503 at once."""
+    try:
+        import resource  # noqa: PLC0415  (Unix only)
+    except ImportError:  # Windows
+        return MAX_CONNECTIONS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(16, min(MAX_CONNECTIONS, soft // 2))
+
+
 class HttpFront:
     """ASGI middleware in front of the MCP app: everything a request must pass before the SDK.
 
     In order: Host and Origin (421 and 403, before anything else, so no answer ever echoes a
     foreign Host), the bearer token when one is set (401; the header is removed before the request
     goes on, so nothing behind can read the client's token, let alone pass it to Close), the path
-    (``/mcp`` or ``/mcp/``, else 404; never a redirect), and the method (POST, else 405 with
-    ``Allow: POST``: the transport is stateless, so there is no standalone stream to GET, which
-    would otherwise stay open for ever, and no session to DELETE). WebSockets are refused: nothing
-    here speaks them, and they would bypass these checks.
+    (``/mcp`` or ``/mcp/``, else 404; never a redirect), the method (POST, else 405 with ``Allow:
+    POST``: the transport is stateless, so there is no standalone stream to GET, which would
+    otherwise stay open for ever, and no session to DELETE), and the body (413 past
+    ``max_body_bytes``, 408 when it has not all arrived within ``body_timeout`` seconds).
+    WebSockets are refused: nothing here speaks them, and they would bypass these checks.
     """
 
     def __init__(
@@ -263,11 +356,15 @@ class HttpFront:
         security: TransportSecuritySettings,
         *,
         token: Secret | None = None,
+        body_timeout: float = 30.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._app = app
         self._hosts = tuple(security.allowed_hosts)
         self._origins = tuple(security.allowed_origins)
         self._token = token.reveal().encode("ascii") if token is not None else None
+        self._body_timeout = body_timeout
+        self._max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -282,9 +379,25 @@ class HttpFront:
             status, body, extra = refusal
             await _respond(send, status, body, extra)
             return
+        read = await self._read_body(headers, receive)
+        if isinstance(read, tuple):
+            status, body, extra = read
+            await _respond(send, status, body, extra)
+            return
+        if read is None:  # the client left
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": read, "more_body": False}
+
         kept = [(name, value) for name, value in headers if name != b"authorization"]
         forwarded = {**scope, "path": MCP_PATH, "raw_path": MCP_PATH.encode(), "headers": kept}
-        await self._app(forwarded, receive, send)
+        await self._app(forwarded, replay, send)
 
     def _refusal(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> Refusal | None:
         hosts = [value.decode("latin-1") for name, value in headers if name == b"host"]
@@ -312,6 +425,35 @@ class HttpFront:
             )
         return None
 
+    async def _read_body(
+        self, headers: list[tuple[bytes, bytes]], receive: Receive
+    ) -> bytes | Refusal | None:
+        """The whole body; a refusal when it is too large or too slow; None when the client left."""
+        too_large: Refusal = (
+            413,
+            _error("too_large", f"Request bodies are limited to {self._max_body_bytes:,} bytes."),
+            [],
+        )
+        declared = [value for name, value in headers if name == b"content-length"]
+        if declared and declared[0].strip().isdigit() and int(declared[0]) > self._max_body_bytes:
+            return too_large
+        chunks: list[bytes] = []
+        size = 0
+        with anyio.move_on_after(self._body_timeout):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return None
+                chunk: bytes = message.get("body", b"")
+                size += len(chunk)
+                if size > self._max_body_bytes:
+                    return too_large
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        late = f"The request body did not arrive within {self._body_timeout:g} s."
+        return 408, _error("request_timeout", late), []
+
 
 def _admits(authorization: bytes, token: bytes) -> bool:
     scheme, _, credentials = authorization.strip().partition(b" ")
@@ -331,6 +473,8 @@ def _unauthorized(*, presented: bool) -> Refusal:
 
 async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    if status in (408, 413):  # the rest of the body is still on the wire: this connection is done
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -345,19 +489,24 @@ def build_http_app(server: MCPServer[Any], settings: Settings, host: str) -> ASG
         transport_security=security,
         host=host,
     )
-    return HttpFront(app, security, token=settings.http_token)
+    return HttpFront(app, security, token=settings.http_token, body_timeout=settings.http_body_timeout)
 
 
-def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uvicorn.Config:
-    """How uvicorn serves ``app``, logging through ours."""
-    return uvicorn.Config(
+def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> HttpConfig:
+    """How uvicorn serves ``app``: deadlines and limits for slow or numerous clients, our logging."""
+    return HttpConfig(
         app,
+        header_timeout=settings.http_header_timeout,
         host=host,
         port=port,
         lifespan="on",
+        ws="none",
         log_config=None,
         log_level=settings.log_level.lower(),
         server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        limit_concurrency=connection_limit(),
     )
 
 

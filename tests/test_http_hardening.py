@@ -1,8 +1,9 @@
 """The HTTP transport under hostile or careless clients, served as ``serve_http`` serves it (our
-uvicorn settings and server class) on a loopback port: running out of file descriptors, and
-warnings any client can trigger once per request.
+uvicorn settings, protocol and server class) on a loopback port: clients too slow to send a
+request, running out of file descriptors, and warnings any client can trigger once per request.
 
-No test asserts how long anything took: clocks are controlled, or a test waits for an event.
+Deadlines are configured short so that a test only waits for the server to act; no test asserts
+how long anything took.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from close_events_mcp.config import Settings
 from close_events_mcp.sandbox.app import SandboxApp
 from close_events_mcp.server import build_server
 from tests.conftest import clock, make_settings
-from tests.test_http_transport import SCRIPT, cli_env, free_port, rpc
+from tests.test_http_transport import SCRIPT, cli_env, free_port, reply, rpc
 
 GUARD = 30.0
 """Seconds after which a test gives up waiting for the server to act: a failure, never a margin."""
@@ -58,7 +59,7 @@ def hardened_server(sandbox: SandboxApp, settings: Settings) -> Iterator[int]:
 
 @pytest.fixture
 def hardened(sandbox: SandboxApp) -> Iterator[int]:
-    settings = make_settings()
+    settings = make_settings(http_header_timeout=0.5, http_body_timeout=0.5)
     with hardened_server(sandbox, settings) as port:
         yield port
 
@@ -222,3 +223,99 @@ def test_out_of_descriptors_logs_a_line_not_a_flood_and_recovers():
             assert response.status_code == 503 and time.monotonic() < deadline, response
             time.sleep(0.1)
     assert len(resource_lines()) <= 2
+
+
+def trickle_until_cut_off(sock: socket.socket, data: bytes) -> bytes:
+    """Sends ``data`` one byte at a time, waiting for an answer between bytes, until the server
+    answers or closes; returns what it sent. Fails if all of ``data`` went out unanswered."""
+    sock.settimeout(0.05)
+    for byte in data:
+        try:
+            sock.sendall(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            return b""
+        try:
+            answer = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return b""
+        sock.settimeout(GUARD)
+        return answer + (read_until_closed(sock) if answer else b"")
+    raise AssertionError(f"the server was still reading a request after {len(data)} bytes sent one by one")
+
+
+def test_a_client_that_sends_half_a_request_line_is_cut_off(hardened):
+    with connect(hardened) as sock:
+        sock.sendall(b"POST /mc")
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+
+
+def test_a_client_that_connects_and_says_nothing_is_disconnected(hardened):
+    with connect(hardened) as sock:
+        assert read_until_closed(sock) == b""
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off_however_steadily_they_come(hardened):
+    endless = b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Padding: " + b"a" * 600
+    with connect(hardened) as sock:
+        answer = trickle_until_cut_off(sock, endless)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer
+
+
+def test_the_deadline_applies_again_to_the_next_request_on_a_kept_alive_connection(hardened):
+    port = hardened
+    with connect(port) as sock:
+        sock.sendall(f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 405 "), head
+        length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE)[1])  # type: ignore[index]
+        body = head.partition(b"\r\n\r\n")[2]
+        while len(body) < length:
+            body += sock.recv(65536)
+        # The same connection, kept alive: a second request trickled in must be cut off as well.
+        answer = trickle_until_cut_off(sock, b"POST /mcp HTTP/1.1\r\nX-Padding: " + b"a" * 600)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer
+
+
+def test_a_body_that_does_not_arrive_is_answered_408_and_the_connection_closed(hardened):
+    port = hardened
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
+        "accept: application/json, text/event-stream\r\ncontent-length: 200\r\n\r\n"
+    )
+    with connect(port) as sock:
+        sock.sendall(head.encode() + b'{"jsonrpc": "2.0", ')
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert b"request_timeout" in answer
+
+
+def test_an_oversized_body_is_refused_without_reading_it(hardened):
+    port = hardened
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
+        f"content-length: {http_app.MAX_BODY_BYTES + 1}\r\n\r\n"
+    )
+    with connect(port) as sock:
+        sock.sendall(head.encode())
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+
+
+def test_clients_in_time_are_served_under_the_same_deadlines(hardened):
+    url = f"http://127.0.0.1:{hardened}{http_app.MCP_PATH}"
+    with httpx.Client(timeout=GUARD) as http:
+        for _ in range(3):  # a kept-alive connection: the deadline is re-armed, and disarmed, each time
+            response = http.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {}},
+                headers={
+                    "accept": "application/json, text/event-stream",
+                    "mcp-protocol-version": "2025-11-25",
+                },
+            )
+            assert reply(response)["result"] == {}
