@@ -47,19 +47,43 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record), self._secrets)
 
 
+DETAILED_LOGGERS = ("close_events_mcp", "uvicorn.error", "uvicorn.access")
+"""Loggers whose records below WARNING are shown: ours, and uvicorn's start-up and request lines.
+Others log payloads below WARNING: sse_starlette every chunk of an answer, the SDK the messages it
+drops, httpcore raw response headers. Only their warnings and errors reach stderr."""
+PAYLOAD_LOGGERS = ("sse_starlette", "mcp", "httpx", "httpcore")
+"""Held at WARNING, so their detail is not even formatted; ``OwnDetailOnly`` stops the rest."""
+
+
+class OwnDetailOnly(logging.Filter):
+    """Lets a record below WARNING through only from ``DETAILED_LOGGERS`` (or their children).
+
+    Logs carry no CRM data and no answer text at any level: what we log ourselves is written for
+    that, third-party debug output is not. This holds whatever level the other loggers are set to.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        return any(record.name == name or record.name.startswith(name + ".") for name in DETAILED_LOGGERS)
+
+
 def configure_logging(level: str, secrets: Sequence[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(secrets))
+    handler.addFilter(OwnDetailOnly())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
-    for noisy in ("httpx", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(quiet)
-    # httpcore at DEBUG logs raw response headers; what matters of a request, httpx and we log already.
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logger.debug(
+        "Logging at %s; other libraries' records below WARNING are left out (they carry answer data).",
+        level,
+    )
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
