@@ -403,11 +403,11 @@ class HttpFront:
         hosts = [value.decode("latin-1") for name, value in headers if name == b"host"]
         if len(hosts) != 1 or not matches(hosts[0], self._hosts):
             logger.info("Refused an HTTP request for host %.100r", hosts[0] if hosts else None)
-            return 421, _error("misdirected_request", f"Host not accepted; see {HOSTS_ENV}."), []
+            return 421, _error("misdirected_request", f"Invalid Host header; see {HOSTS_ENV}."), []
         origins = [value.decode("latin-1") for name, value in headers if name == b"origin"]
         if len(origins) > 1 or (origins and not matches(origins[0], self._origins)):
             logger.info("Refused an HTTP request from origin %.100r", origins[0])
-            return 403, _error("forbidden", "Requests from that Origin are not accepted."), []
+            return 403, _error("forbidden", "Invalid Origin header: not a name this server answers for."), []
         if self._token is not None:
             offered = [value for name, value in headers if name == b"authorization"]
             if len(offered) != 1 or not _admits(offered[0], self._token):

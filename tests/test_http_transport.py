@@ -211,6 +211,7 @@ def test_a_foreign_host_is_refused_before_anything_else(backend, path, method, h
         response = raw_request(url, method, path, host="evil.com")
     assert response.status_code == 421, (response.status_code, response.headers)
     assert "location" not in response.headers and "evil.com" not in response.text
+    assert response.json()["message"].startswith("Invalid Host header"), "as the README says"
     assert backend.seen == []
 
 
