@@ -25,7 +25,10 @@ def demo_app(
 
 
 def _config(app: Callable[..., Any], log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False, timeout_keep_alive=30)
+    # log_config=None: uvicorn's own config turns off propagation on its loggers for the whole process.
+    return uvicorn.Config(
+        app, log_level=log_level, log_config=None, lifespan="on", access_log=False, timeout_keep_alive=30
+    )
 
 
 def serve(app: SandboxApp, host: str, port: int) -> None:
