@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -319,8 +320,8 @@ class CloseClient:
         delay = self.gate.delay()
         if delay and not self._fits_deadline(delay):
             raise RateLimited(
-                f"Close's rate limit asks to wait {delay:.0f} s, longer than this call may take; try again "
-                "after that, or narrow the query so it needs fewer requests.",
+                f"Close's rate limit asks to wait {math.ceil(delay)} s, longer than this call may take; try "
+                "again after that, or narrow the query so it needs fewer requests.",
                 delay,
             )
 

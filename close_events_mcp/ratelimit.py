@@ -3,8 +3,9 @@
 Close answers 429 when a key goes over its limit and says how long to wait, in order of
 preference: the ``RateLimit`` header's ``reset``, then ``Retry-After``, then the body's
 ``error.rate_reset``. Successful responses carry ``RateLimit`` too, and the gate spends each
-window's ``remaining`` without provoking a 429; without the header it learns a pace from the 429s
-(see ``RateGate``).
+window's ``remaining`` without provoking a 429 (``ratewindow`` learns when windows end, from
+resets to the millisecond or in whole seconds); without the header it learns a pace from the
+429s (see ``RateGate``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+
+from close_events_mcp.ratewindow import Stamp, WindowTracker
 
 MAX_WAIT = 120.0
 """No single wait Close asks for is honoured beyond this; the deadline decides before then."""
@@ -106,20 +109,6 @@ class Ticket:
     sent_at: float
 
 
-@dataclass(slots=True)
-class _Window:
-    """Close's current rate-limit window, as its RateLimit headers describe it."""
-
-    remaining: float
-    """The least Close said was left in it: the answer stamped last."""
-    until: float
-    """When it ends on our clock: a request's send time plus the reset its answer gave (Close
-    stamps the header as the request arrives, a moment after we sent it), the latest of these."""
-
-
-WINDOW_MARGIN = 0.03
-"""Seconds past a window's estimated end before its exhausted budget is considered renewed: a
-request's way to Close takes a little time, and that estimate is early by about that much."""
 PACE_MARGIN = 1.05
 """A learned pace is kept this much slower than one known to be too fast."""
 CATCH_UP, CREEP = 0.98, 0.9998
@@ -128,14 +117,22 @@ the last pace that met a 429 (the first estimate is rough: a Retry-After rounds 
 up to a whole second), then barely, so the limit is met again only now and then."""
 
 
+def loop_clock() -> float:
+    """The event loop's clock (what ``anyio.sleep`` counts in), or the monotonic clock outside one."""
+    try:
+        return anyio.current_time()
+    except RuntimeError:
+        return time.monotonic()
+
+
 class RateGate:
     """Shared by all requests of a process: what makes a request wait before it goes out.
 
-    - A hold: Close said wait (a 429), so nobody sends until then.
+    - A hold: Close said wait (a 429 without a RateLimit header), so nobody sends until then.
     - The window's budget, when Close sends the ``RateLimit`` header (it does, on every answer):
-      the least ``remaining`` any answer in the window gave, less the requests still on their
-      way (some may not have been counted yet). None left means waiting for the window's end.
-      Concurrent requests then use each window to the full and provoke no 429.
+      what ``ratewindow`` knows of the current window, whose end it learns to within a few
+      milliseconds even when resets are whole seconds. Concurrent requests use each window to
+      the full and seldom provoke a 429; a 429 that carries the header only tells it more.
     - Without the header, a pace learned from the 429s: the requests Close let through from the
       end of one hold to the next 429, over the time up to the window's end (the 429's wait). It
       is kept slightly slower and creeps up again, so it follows the limit without relying on
@@ -145,12 +142,13 @@ class RateGate:
     once it is no longer on its way (answered or failed).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = loop_clock) -> None:
         self._clock = clock
         self._resume_at = 0.0
         self._issued = 0
-        self._in_flight = 0
-        self._window: _Window | None = None
+        self._windows = WindowTracker()
+        self._explained: set[int] = set()
+        """429s whose RateLimit header the window already accounts for: no hold for them."""
         self._header_seen = False
         self._interval = 0.0
         self._too_fast = 0.0
@@ -158,7 +156,7 @@ class RateGate:
         self._next_slot = 0.0
         self._cycle_first = 0
         """The first ticket sent since the last hold ended: where the current pace cycle starts."""
-        self._cycle_started = clock()
+        self._cycle_started: float | None = None
 
     @property
     def pace(self) -> float:
@@ -168,12 +166,11 @@ class RateGate:
     def delay(self) -> float:
         """Seconds before the next request may go out."""
         now = self._clock()
-        waits = [self._resume_at - now, self._next_slot - now if self._interval else 0.0]
-        window = self._window
-        if window is not None:
-            renewed_at = window.until + WINDOW_MARGIN
-            if now < renewed_at and window.remaining - self._in_flight < 1:
-                waits.append(renewed_at - now)
+        waits = [
+            self._resume_at - now,
+            self._next_slot - now if self._interval else 0.0,
+            self._windows.opens_at(now) - now,
+        ]
         return max(0.0, *waits)
 
     def hold(self, seconds: float) -> None:
@@ -188,16 +185,18 @@ class RateGate:
         while (delay := self.delay()) > 0:  # noqa: ASYNC110
             await anyio.sleep(delay)
         now = self._clock()
+        if self._cycle_started is None:
+            self._cycle_started = now
         if self._interval:
             self._next_slot = max(now, self._next_slot) + self._interval
         ticket = Ticket(self._issued, now)
         self._issued += 1
-        self._in_flight += 1
+        self._windows.sent(ticket.number, now)
         return ticket
 
     def release(self, ticket: Ticket) -> None:
         """The request is answered, or failed: no longer on its way."""
-        self._in_flight = max(self._in_flight - 1, 0)
+        self._windows.done(ticket.number)
 
     def observe(
         self, headers: Mapping[str, str], ticket: Ticket | None = None, *, limited: bool = False
@@ -206,14 +205,13 @@ class RateGate:
         state = _header_state(headers)
         if state is not None and state.remaining is not None and state.reset is not None:
             self._header_seen = True
+            number = ticket.number if ticket else self._issued - 1
             sent_at = ticket.sent_at if ticket else self._clock()
-            until = sent_at + min(state.reset, MAX_WAIT)
-            window = self._window
-            if window is None or sent_at >= window.until:  # sent after the known window ended
-                self._window = _Window(state.remaining, until)
-            else:
-                window.remaining = min(window.remaining, state.remaining)
-                window.until = max(window.until, until)
+            reset = min(state.reset, MAX_WAIT)
+            remaining = 0.0 if limited else state.remaining
+            self._windows.observe(Stamp(number, sent_at, state.limit, remaining, reset, limited))
+            if limited:
+                self._explained.add(number)
         if not limited and self._interval:
             slow = not self._too_fast or self._interval > self._too_fast * PACE_MARGIN * 1.02
             self._interval *= CATCH_UP if slow else CREEP
@@ -221,16 +219,21 @@ class RateGate:
     def throttled(
         self, seconds: float, ticket: Ticket | None = None, *, window_end_known: bool = True
     ) -> None:
-        """A 429: hold everyone ``seconds`` and, without a RateLimit header, learn a pace from it."""
-        now = self._clock()
+        """A 429: hold everyone ``seconds`` and, without a RateLimit header, learn a pace from it.
+        With the header, the window it described is all there is to know: no hold."""
         number = ticket.number if ticket else self._issued - 1
+        if number in self._explained:
+            self._explained.discard(number)
+            return
+        now = self._clock()
+        started = self._cycle_started if self._cycle_started is not None else now
         if not self._header_seen and number >= self._cycle_first:  # the first 429 of its cycle
             if self._interval:
                 self._too_fast = self._interval
                 self._interval *= PACE_MARGIN
             else:  # the first: the rate Close let through, up to the window's end
                 let_through = number - self._cycle_first
-                span = (now + seconds if window_end_known else now) - self._cycle_started
+                span = (now + seconds if window_end_known else now) - started
                 if let_through >= 1 and span > 0:
                     self._interval = span / let_through * PACE_MARGIN
         self.hold(seconds)
