@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 
 from close_events_mcp.ratewindow import Stamp, WindowTracker
+from close_events_mcp.turns import Turns, Waiter, current_lane
 
 MAX_WAIT = 120.0
 """No single wait Close asks for is honoured beyond this; the deadline decides before then."""
@@ -128,6 +129,7 @@ def loop_clock() -> float:
 class RateGate:
     """Shared by all requests of a process: what makes a request wait before it goes out.
 
+    - Turns: the callers' requests go in turn (``turns``), so concurrent calls share the limit.
     - A hold: Close said wait (a 429 without a RateLimit header), so nobody sends until then.
     - The window's budget, when Close sends the ``RateLimit`` header (it does, on every answer):
       what ``ratewindow`` knows of the current window, whose end it learns to within a few
@@ -146,6 +148,7 @@ class RateGate:
         self._clock = clock
         self._resume_at = 0.0
         self._issued = 0
+        self._turns = Turns()
         self._windows = WindowTracker()
         self._explained: set[int] = set()
         """429s whose RateLimit header the window already accounts for: no hold for them."""
@@ -163,8 +166,13 @@ class RateGate:
         """Seconds between requests learned from 429s (0: no pace)."""
         return self._interval
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for their turn."""
+        return len(self._turns)
+
     def delay(self) -> float:
-        """Seconds before the next request may go out."""
+        """Seconds before the next request may go out (when it is its turn)."""
         now = self._clock()
         waits = [
             self._resume_at - now,
@@ -180,10 +188,24 @@ class RateGate:
             self._cycle_first, self._cycle_started = self._issued, resume_at
 
     async def wait(self) -> Ticket:
-        """Wait until a request may go out; it then counts as on its way until ``release``."""
-        # A loop, not an Event: another request may extend the hold while we sleep.
-        while (delay := self.delay()) > 0:  # noqa: ASYNC110
-            await anyio.sleep(delay)
+        """Wait for this caller's turn and until a request may go out; it then counts as on its
+        way until ``release``."""
+        waiter = Waiter(current_lane())
+        self._turns.join(waiter)
+        served = False
+        try:
+            while True:
+                if self._turns.head() is not waiter:
+                    await waiter.woken()
+                elif (delay := self.delay()) > 0:
+                    with anyio.move_on_after(delay):
+                        await waiter.woken()  # the gate's state changed: look again
+                else:
+                    break
+            served = True
+        finally:
+            self._turns.leave(waiter, served=served)
+        # Nothing awaits from here on: the next in turn looks only once this request is counted.
         now = self._clock()
         if self._cycle_started is None:
             self._cycle_started = now
@@ -197,6 +219,7 @@ class RateGate:
     def release(self, ticket: Ticket) -> None:
         """The request is answered, or failed: no longer on its way."""
         self._windows.done(ticket.number)
+        self._turns.wake_head()
 
     def observe(
         self, headers: Mapping[str, str], ticket: Ticket | None = None, *, limited: bool = False
@@ -215,6 +238,7 @@ class RateGate:
         if not limited and self._interval:
             slow = not self._too_fast or self._interval > self._too_fast * PACE_MARGIN * 1.02
             self._interval *= CATCH_UP if slow else CREEP
+        self._turns.wake_head()
 
     def throttled(
         self, seconds: float, ticket: Ticket | None = None, *, window_end_known: bool = True

@@ -5,6 +5,7 @@ import math
 import random
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from close_events_mcp.ratelimit import (
@@ -14,6 +15,7 @@ from close_events_mcp.ratelimit import (
     wait_after_429,
 )
 from close_events_mcp.ratewindow import MARGIN
+from close_events_mcp.turns import own_lane
 from tests.virtual_time import VIRTUAL_TIME
 
 
@@ -201,3 +203,52 @@ async def test_a_429_with_the_header_waits_for_the_windows_learned_end_not_the_r
     await request(100.6, "limit=3, remaining=0, reset=1", limited=True)  # someone else took the last
     # Not a hold of the whole rounded second (to 101.6), nor a send before the window can end.
     assert 101.2 - now[0] < gate.delay() <= 101.45 + MARGIN - now[0]
+
+
+async def take(gate: RateGate, label: str, order: list[str]) -> None:
+    ticket = await gate.wait()
+    order.append(label)
+    gate.release(ticket)
+
+
+@pytest.mark.parametrize("anyio_backend", [VIRTUAL_TIME])
+async def test_callers_take_turns_and_each_callers_requests_go_in_order(anyio_backend):
+    gate = RateGate()
+    gate.hold(1)
+    order: list[str] = []
+
+    async def caller(name: str, requests: int) -> None:
+        with own_lane():
+            async with anyio.create_task_group() as group:
+                for i in range(requests):
+                    group.start_soon(take, gate, f"{name}{i}", order)
+                    await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(caller, "a", 8)  # a scan's eight workers...
+        await anyio.sleep(0.1)
+        group.start_soon(caller, "b", 2)  # ...a call that came later with two...
+        await anyio.sleep(0.1)
+        group.start_soon(take, gate, "c", order)  # ...and a lone request
+    assert order[:5] == ["a0", "b0", "c", "a1", "b1"]  # round robin between the callers...
+    assert [label for label in order if label.startswith("a")] == [f"a{i}" for i in range(8)]  # FIFO
+
+
+@pytest.mark.parametrize("anyio_backend", [VIRTUAL_TIME])
+async def test_a_waiter_that_gives_up_does_not_hold_up_the_others(anyio_backend):
+    gate = RateGate()
+    gate.hold(1)
+    order: list[str] = []
+    first = anyio.CancelScope()
+
+    async def gives_up() -> None:
+        with first:
+            await take(gate, "first", order)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(gives_up)
+        await anyio.sleep(0.1)
+        group.start_soon(take, gate, "second", order)
+        await anyio.sleep(0.1)
+        first.cancel()
+    assert order == ["second"] and gate.waiting == 0
