@@ -3,7 +3,8 @@
 One ``httpx.AsyncClient`` per process (keep-alive, timeouts, User-Agent), authenticated with
 the API key (Basic, key as username) or an OAuth token (Bearer). Retries what is safe to retry
 (429 after the wait Close asks for, 502/503/504, connection errors, unreadable bodies: every
-call here is a GET), never beyond the tool call's deadline, and turns every failure into an
+call here is a GET), never beyond the tool call's deadline (a 429 as often as its wait fits in it;
+other failures up to ``max_retries`` times), and turns every failure into an
 ``errors.CloseError`` whose message the model can act on.
 """
 
@@ -147,7 +148,8 @@ class CloseClient:
             raise MissingCredentials()
         if not _SAFE_PATH.fullmatch(path):
             raise ValueError(f"refusing to request an unvetted path {path!r}")
-        attempt = 0
+        attempt = 0  # retries so far: the backoff grows with them
+        failures = 0  # failures other than 429s: at most max_retries of them are retried
         while True:
             self._check_gate_fits_deadline()
             ticket = await self.gate.wait()
@@ -160,12 +162,15 @@ class CloseClient:
             delay = retry.wait if retry.wait is not None else self._backoff(attempt)
             if isinstance(retry.error, RateLimited):
                 self.gate.throttled(delay, ticket, window_end_known=retry.wait is not None)
-            if attempt >= self.settings.max_retries:
-                raise retry.error from None
-            if isinstance(retry.error, RateLimited):
+                # The gate waits it out. Within a deadline, as long as the wait fits (checked before
+                # the next attempt): a rate limit delays a call, it does not fail one that has time.
+                if attempt >= self.settings.max_retries and not self._has_deadline():
+                    raise retry.error from None
                 delay = 0.0
-            elif not self._fits_deadline(delay):
+            elif failures >= self.settings.max_retries or not self._fits_deadline(delay):
                 raise retry.error from None
+            else:
+                failures += 1
             attempt += 1
             logger.info("retrying GET %s (attempt %d) after: %s", path, attempt + 1, retry.error)
             if delay:
@@ -315,6 +320,9 @@ class CloseClient:
 
     def _fits_deadline(self, delay: float) -> bool:
         return anyio.current_time() + delay < anyio.current_effective_deadline()
+
+    def _has_deadline(self) -> bool:
+        return math.isfinite(anyio.current_effective_deadline())
 
     def _check_gate_fits_deadline(self) -> None:
         delay = self.gate.delay()

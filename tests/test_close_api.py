@@ -90,6 +90,17 @@ async def test_429_beyond_the_retries_says_how_long_to_wait(sandbox):
     assert len(sandbox.requests) == 3
 
 
+async def test_429s_are_waited_out_as_long_as_the_deadline_allows(sandbox):
+    # More 429s in a row than max_retries: a call with time left waits for Close, it does not fail.
+    sandbox.faults.burst_429 = 8
+    sandbox.faults.burst_429_reset = 0.01
+    async with client_for(sandbox, make_settings(max_retries=2)) as client:
+        with anyio.fail_after(10):
+            page = await client.list_events(PAGE)
+    assert page["data"]
+    assert [r.status for r in sandbox.requests] == [429] * 8 + [200]
+
+
 async def test_429_longer_than_the_deadline_fails_at_once(sandbox):
     sandbox.faults.burst_429 = 1
     sandbox.faults.burst_429_reset = 30
