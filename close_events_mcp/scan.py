@@ -13,13 +13,16 @@ early has read exactly the events *after* that instant, and the next query can s
 Activity is uneven (busy afternoons, quiet nights), so equal slices are not equal work: a worker
 that finds no slice left to start takes the older half of what the busiest slice still has to
 read, and that slice stops where the new one begins. Every worker stays busy to the end.
+
+A scan that cannot go on (its budget, its share of the call's time, Close's rate limit, a request
+that failed for good) still returns what it read: the stretch up to where it stopped, and why.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Literal, Protocol, TypeVar
@@ -27,9 +30,10 @@ from typing import Generic, Literal, Protocol, TypeVar
 import anyio
 
 from close_events_mcp.close_api import CloseClient
-from close_events_mcp.errors import UserFacingError
+from close_events_mcp.errors import RateLimited, UserFacingError
 from close_events_mcp.event import Event
 from close_events_mcp.query import MAX_PAGE, EventFilters
+from close_events_mcp.turns import own_lane
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -100,7 +104,11 @@ class ScanResult(Generic[S]):
     events: int
     pages: int
     cut_by: str | None = None
-    """What stopped the scan early: "events" or "pages" (the budget), "time", or None."""
+    """What stopped the scan early: "events" or "pages" (the budget), "time", "rate limit" (Close's
+    rate limit would have made a request wait past the deadline), "error" (a request failed for
+    good: ``error`` says how), or None."""
+    error: UserFacingError | None = None
+    """The failure that cut the scan short (``cut_by`` "rate limit" or "error")."""
 
     @property
     def sinks(self) -> list[S]:
@@ -112,6 +120,7 @@ class _Progress:
     events: int = 0
     pages: int = 0
     cut_by: str | None = None
+    error: UserFacingError | None = None
     stop: anyio.Event = field(default_factory=anyio.Event)
 
 
@@ -144,6 +153,9 @@ class Scanner(Generic[S]):
         """Set (and replaced) whenever a page is read or a slice finished: idle workers look again."""
 
     async def run(self) -> ScanResult[S]:
+        """Read the window. A request that fails for good (Close's rate limit would make it wait
+        past the deadline, or it kept failing) ends the scan with what was read before it, said
+        in ``cut_by``; only when nothing was read does its error propagate."""
         if self._since >= self._until:
             return self._result()
         now, deadline = anyio.current_time(), anyio.current_effective_deadline()
@@ -151,7 +163,10 @@ class Scanner(Generic[S]):
             self._soft_deadline = now + (deadline - now) * self._limits.time_share
         first = Slice(self._since, self._until, self._make_sink())
         self._slices.append(first)
-        try:
+        # Within the soft deadline, so that the client waits for Close's rate limit only as long as
+        # what was read can still be reported; and in a lane of its own, so that concurrent calls
+        # take turns at the rate limit instead of the one with the most workers taking it all.
+        with own_lane(), anyio.CancelScope(deadline=self._soft_deadline) as budget:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._watch_stop, group.cancel_scope)
                 remaining = await self._walk(first, first_page_only=True)
@@ -159,13 +174,13 @@ class Scanner(Generic[S]):
                     self._split(remaining, first)
                     await self._walk_all()
                 group.cancel_scope.cancel()
-        except BaseExceptionGroup as failed:
-            # A request that failed for good ends the scan: no partial result, its error as it was.
-            errors = list(_leaves(failed))
-            if errors and all(isinstance(error, UserFacingError) for error in errors):
-                raise errors[0] from None
-            raise
-        return self._result()
+        progress = self._progress
+        if budget.cancelled_caught:
+            progress.cut_by = progress.cut_by or "time"
+        result = self._result()
+        if progress.error is not None and not result.slices:
+            raise progress.error
+        return result
 
     async def _watch_stop(self, scope: anyio.CancelScope) -> None:
         await self._progress.stop.wait()
@@ -247,7 +262,11 @@ class Scanner(Generic[S]):
         }
         while True:
             params = {**query, "_cursor": cursor} if cursor else query
-            page = await self._client.list_events(params)
+            try:
+                page = await self._client.list_events(params)
+            except UserFacingError as error:
+                self._fail(error)
+                return None
             events = [Event.from_close(raw) for raw in page["data"] if isinstance(raw, dict)]
             next_cursor = page.get("cursor_next")
             cursor = next_cursor if isinstance(next_cursor, str) and next_cursor and events else None
@@ -275,6 +294,14 @@ class Scanner(Generic[S]):
                 return piece.reached
             if piece.sink.satisfied or self._progress.stop.is_set():
                 return None
+
+    def _fail(self, error: UserFacingError) -> None:
+        """A request failed for good: the scan stops, and says why."""
+        progress = self._progress
+        if progress.error is None:
+            progress.error = error
+            progress.cut_by = progress.cut_by or ("rate limit" if isinstance(error, RateLimited) else "error")
+        progress.stop.set()
 
     async def _count(self, events: int) -> None:
         progress = self._progress
@@ -329,15 +356,8 @@ class Scanner(Generic[S]):
             events=self._progress.events,
             pages=self._progress.pages,
             cut_by=None if complete else self._progress.cut_by,
+            error=None if complete else self._progress.error,
         )
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
-    for error in group.exceptions:
-        if isinstance(error, BaseExceptionGroup):
-            yield from _leaves(error)
-        else:
-            yield error
 
 
 def _iso(moment: datetime) -> str:

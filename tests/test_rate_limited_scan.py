@@ -15,13 +15,17 @@ from mcp import Client
 
 from close_events_mcp.close_api import CloseClient
 from close_events_mcp.digest import Tally
+from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event
 from close_events_mcp.query import parse_filters
+from close_events_mcp.ratelimit import RateGate
 from close_events_mcp.sandbox.app import Faults, SandboxApp
 from close_events_mcp.sandbox.seed import DEMO_API_KEY, build_demo_org
-from close_events_mcp.scan import ScanLimits, Scanner
+from close_events_mcp.scan import ScanLimits, Scanner, ScanResult
 from close_events_mcp.server import build_server
 from tests.conftest import BASE_URL, NOW, clock, make_settings
+from tests.limiter import FixedWindowLimiter
+from tests.virtual_time import VIRTUAL_TIME
 
 pytestmark = pytest.mark.anyio
 WINDOW = "2d"
@@ -165,3 +169,46 @@ async def test_idle_workers_split_the_busiest_slice():
     }
     # The first page's query, the one slice the quiet days suggested, and parts split off for idle workers.
     assert len(queries) >= 5
+
+
+@pytest.mark.parametrize("anyio_backend", [VIRTUAL_TIME])
+@pytest.mark.parametrize("whole_seconds", [False, True], ids=["decimal resets", "whole-second resets"])
+async def test_concurrent_scans_take_turns_at_the_rate_limit_and_none_fails(
+    anyio_backend, org, whole_seconds
+):
+    # Five digests at once against 20 requests a second, 500 ms a request and up to 50 ms each way,
+    # each within a tool call's deadline; one runs fewer workers. Virtual time: the same waits on a
+    # busy machine as on an idle one.
+    app = SandboxApp(org, clock=clock, faults=Faults(latency=0.5))
+    limiter = FixedWindowLimiter(app, limit=20, whole_seconds=whole_seconds, phase=0.37, transit=0.05)
+    window = parse_filters(since=WINDOW, now=NOW)
+    workers = [8, 8, 8, 8, 3]
+    pages: list[list[float]] = [[] for _ in workers]
+    results: list[ScanResult[Tally]] = []
+    failures: list[str] = []
+    gate = RateGate(clock=anyio.current_time)
+    async with CloseClient(make_settings(), transport=httpx.ASGITransport(app=limiter), gate=gate) as client:
+
+        async def digest(call: int) -> None:
+            async def on_page(_pages: int, _events: int) -> None:
+                pages[call].append(anyio.current_time())
+
+            limits = ScanLimits(max_events=50_000, max_pages=1_000, concurrency=workers[call])
+            scanner = Scanner(
+                client, window, Tally, since=window.since, until=NOW, limits=limits, on_page=on_page
+            )
+            try:
+                with anyio.fail_after(30):  # the default call timeout
+                    results.append(await scanner.run())
+            except UserFacingError as error:
+                failures.append(str(error))
+
+        async with anyio.create_task_group() as group:
+            for call in range(len(workers)):
+                group.start_soon(digest, call)
+    assert not failures
+    assert all(result.complete for result in results)  # 10 s of reading each: it fits in 24 s
+    together = (max(times[0] for times in pages), min(times[-1] for times in pages))
+    shares = [sum(together[0] <= t <= together[1] for t in times) for times in pages]
+    assert min(shares) >= 0.5 * sum(shares) / len(shares)  # a fair share each, while all were reading
+    assert limiter.statuses[429] <= 0.1 * limiter.statuses[200]

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import anyio
 import httpx
 import pytest
 
 from close_events_mcp.close_api import CloseClient
+from close_events_mcp.errors import RateLimited, ServerError
 from close_events_mcp.event import Event
 from close_events_mcp.query import EventFilters, parse_filters
-from close_events_mcp.sandbox.app import SandboxApp
+from close_events_mcp.sandbox.app import Faults, SandboxApp
 from close_events_mcp.sandbox.seed import build_demo_org
-from close_events_mcp.scan import ScanLimits, Scanner, from_micros
+from close_events_mcp.scan import ScanLimits, Scanner, ScanResult, from_micros
 from tests.conftest import NOW, clock, make_settings
 
 pytestmark = pytest.mark.anyio
@@ -140,3 +142,57 @@ async def test_oldest_first_prefix(busy_org):
         ).run()
     got = [e.id for sink in result.sinks for e in reversed(sink.events)]
     assert result.complete and got == list(reversed(expected))
+
+
+async def scan_with(client: CloseClient, filters: EventFilters, concurrency: int = 4) -> ScanResult[Collect]:
+    return await Scanner(
+        client,
+        filters,
+        Collect,
+        since=filters.since,
+        until=filters.until or NOW,
+        limits=ScanLimits(max_events=100_000, max_pages=10_000, concurrency=concurrency),
+    ).run()
+
+
+def read_part(result: ScanResult[Collect]) -> list[str]:
+    return [e.id for sink in result.sinks for e in sink.events]
+
+
+@pytest.mark.parametrize(
+    ("faults", "cut_by", "error"),
+    [
+        # Close keeps failing from the seventh request on: what was read before is kept.
+        ({"burst_5xx": 10_000}, "error", ServerError),
+        # Close's rate limit asks to wait far longer than the call may take.
+        ({"burst_429": 10_000, "burst_429_reset": 30}, "rate limit", RateLimited),
+    ],
+)
+async def test_a_scan_that_cannot_go_on_returns_what_it_read_and_why(busy_org, faults, cut_by, error):
+    sandbox = SandboxApp(busy_org, clock=clock)
+    filters = parse_filters(since="4d", now=NOW)
+    async with client_for(sandbox) as client:
+        everything = await sequential(client, filters)
+    sandbox.faults = Faults(after=6, **faults)
+    async with client_for(sandbox) as client:
+        with anyio.fail_after(5):  # a tool call's deadline
+            result = await scan_with(client, filters)
+    sandbox.faults = Faults()
+    got = read_part(result)
+    assert not result.complete and result.cut_by == cut_by and isinstance(result.error, error)
+    assert len(got) >= 50 and got == everything[: len(got)]  # the newest events, none missing
+    async with client_for(sandbox) as client:
+        rest = await sequential(client, parse_filters(since="4d", until=_iso(result.covered_from), now=NOW))
+    assert got + rest == everything  # ...and the scan says where the rest begins
+
+
+async def test_a_scan_that_read_nothing_raises_the_error(busy_org):
+    sandbox = SandboxApp(busy_org, clock=clock, faults=Faults(burst_5xx=10_000))
+    filters = parse_filters(since="4d", now=NOW)
+    async with client_for(sandbox) as client:
+        with pytest.raises(ServerError, match="HTTP 503"):
+            await scan_with(client, filters)
+
+
+def _iso(moment: int) -> str:
+    return from_micros(moment).isoformat()
