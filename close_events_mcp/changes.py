@@ -3,8 +3,9 @@
 Close lists raw field names; several come in pairs where one is for machines and one for
 people (``status_id``/``status_label``, ``value``/``value_formatted``, ``assigned_to``/
 ``assigned_to_name``, ``body_html``/``body_text``). We show the human one under the plain name,
-and drop bookkeeping. HTML fields become their plain-text name; values are cleaned of markup. A
-list field says which items it gained and lost, rather than both lists.
+and drop bookkeeping. HTML fields become their plain-text name; values are cleaned of markup (each a
+``values.Shown``: plain, and whether the text quotes it). A list field says which items it gained and
+lost, rather than both lists.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from close_events_mcp.event import Event
-from close_events_mcp.text import ELLIPSIS, clean, quote
-from close_events_mcp.values import format_value, label_of, lookup
+from close_events_mcp.text import ELLIPSIS, clean
+from close_events_mcp.values import Shown, label_of, lookup, user_text, value_of
 
 BOOKKEEPING = frozenset({"date_updated", "updated_by", "updated_by_name", "date_modified", "organization_id"})
 _HUMAN_SUFFIXES = ("_label", "_name", "_formatted")
@@ -28,12 +29,12 @@ MIN_CUT = 12
 @dataclass(frozen=True, slots=True)
 class Change:
     field: str
-    before: str | None
+    before: Shown | None
     """None when Close withheld the values."""
-    after: str | None
-    added: tuple[str, ...] = ()
+    after: Shown | None
+    added: tuple[Shown, ...] = ()
     """For a list field: the items it gained and lost (``before``/``after`` are then None)."""
-    removed: tuple[str, ...] = ()
+    removed: tuple[Shown, ...] = ()
 
 
 def _raw_twins(field: str) -> tuple[str, ...]:
@@ -74,25 +75,25 @@ def field_changes(event: Event, limit: int = 60) -> list[Change]:
         if isinstance(old, str) and isinstance(new, str):
             before, after = text_change(old, new, limit)
         else:
-            before, after = format_value(old, limit), format_value(new, limit)
+            before, after = value_of(old, limit), value_of(new, limit)
         changes.append(Change(name, before, after))
     return changes
 
 
-def _labels(items: list[Any] | None, limit: int) -> list[str | None]:
+def _labels(items: list[Any] | None, limit: int) -> list[Shown | None]:
     return [
-        item if isinstance(item, str) and _ID.fullmatch(item) else label_of(item, limit)
+        Shown(item) if isinstance(item, str) and _ID.fullmatch(item) else label_of(item, limit)
         for item in items or []
     ]
 
 
-def _capped(labels: list[str]) -> tuple[str, ...]:
+def _capped(labels: list[Shown]) -> tuple[Shown, ...]:
     if len(labels) <= MAX_LIST_ITEMS:
         return tuple(labels)
-    return (*labels[: MAX_LIST_ITEMS - 1], f"+{len(labels) - MAX_LIST_ITEMS + 1} more")
+    return (*labels[: MAX_LIST_ITEMS - 1], Shown(f"+{len(labels) - MAX_LIST_ITEMS + 1} more"))
 
 
-def list_diff(old: Any, new: Any, limit: int) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+def list_diff(old: Any, new: Any, limit: int) -> tuple[tuple[Shown, ...], tuple[Shown, ...]] | None:
     """The items a list gained and lost (IDs whole, other items by their label), or None when the
     values are not lists or the difference is not in which items there are (order, inner fields)."""
     if not isinstance(old, list | None) or not isinstance(new, list | None) or old is new is None:
@@ -101,7 +102,7 @@ def list_diff(old: Any, new: Any, limit: int) -> tuple[tuple[str, ...], tuple[st
     if None in before or None in after:  # items with nothing to name them by: say how many
         grown = len(after) - len(before)
         count = f"{abs(grown)} item{'s' if abs(grown) != 1 else ''}"
-        return ((count,), ()) if grown > 0 else ((), (count,)) if grown < 0 else None
+        return ((Shown(count),), ()) if grown > 0 else ((), (Shown(count),)) if grown < 0 else None
     added = [label for label in after if label is not None and label not in before]
     removed = [label for label in before if label is not None and label not in after]
     if not added and not removed:
@@ -109,7 +110,7 @@ def list_diff(old: Any, new: Any, limit: int) -> tuple[tuple[str, ...], tuple[st
     return _capped(added), _capped(removed)
 
 
-def text_change(old: str, new: str, limit: int) -> tuple[str, str]:
+def text_change(old: str, new: str, limit: int) -> tuple[Shown, Shown]:
     """Both sides of a text edit. When they share a long start (an autosave that added a few words),
     both are cut to the last words before where they differ, so the difference stays visible."""
     old_text, new_text = clean(old, 10_000), clean(new, 10_000)
@@ -121,10 +122,10 @@ def text_change(old: str, new: str, limit: int) -> tuple[str, str]:
     start = space + 1 if start and space > 0 else start
     short = max(len(old_text), len(new_text)) <= limit
     if not old_text or (short and start < MIN_CUT):
-        return format_value(old, limit), format_value(new, limit)
+        return value_of(old, limit), value_of(new, limit)
 
-    def window(text: str) -> str:
+    def window(text: str) -> Shown:
         lead = ELLIPSIS if start else ""
-        return quote(lead + text[start:], limit + len(lead))
+        return user_text(lead + text[start:], limit + len(lead))
 
     return window(old_text), window(new_text)

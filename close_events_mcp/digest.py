@@ -20,7 +20,7 @@ from close_events_mcp.names import NameBook
 from close_events_mcp.render import event_item, event_line
 from close_events_mcp.results import ActorCount, EventDigest, LeadCount, NotableGroup
 from close_events_mcp.scan import ScanResult
-from close_events_mcp.text import quote
+from close_events_mcp.text import id_text, key_text, name_text, quote
 
 NOTABLE_PER_KIND: Final = 8
 TOP_LEADS: Final = 5
@@ -74,12 +74,27 @@ NOTABLE_KINDS: Final = (
 )
 
 
+NO_USER: Final = "no user (automatic)"
+_API_KEY: Final = "API key "
+
+
 def actor_key(event: Event) -> str:
     if event.user_id:
         return event.user_id
     if event.api_key_id:
-        return f"API key {event.api_key_id}"
-    return "no user (automatic)"
+        return _API_KEY + event.api_key_id
+    return NO_USER
+
+
+def actor_text(actor: ActorCount) -> str:
+    """Who, as the text shows it: a name quoted; else the user or API key ID, marked when it is not one."""
+    if actor.name:
+        return name_text(actor.name)
+    if actor.actor == NO_USER:
+        return NO_USER
+    if actor.actor.startswith(_API_KEY):
+        return _API_KEY + id_text(actor.actor.removeprefix(_API_KEY))
+    return id_text(actor.actor)
 
 
 @dataclass
@@ -183,9 +198,10 @@ def _type_text(kind: str, actions: dict[str, int]) -> str:
     entry = catalog.lookup(kind)
     noisy = {a.name for a in entry.actions if a.noise} if entry else set()
     parts = [
-        f"{action}{' (autosaves)' if action in noisy else ''} {count}" for action, count in actions.items()
+        f"{key_text(action)}{' (autosaves)' if action in noisy else ''} {count}"
+        for action, count in actions.items()
     ]
-    return f"{kind} {sum(actions.values())} ({', '.join(parts)})"
+    return f"{key_text(kind)} {sum(actions.values())} ({', '.join(parts)})"
 
 
 def digest_text(digest: EventDigest) -> str:
@@ -199,11 +215,11 @@ def digest_text(digest: EventDigest) -> str:
         lines.append("Highlights: " + " · ".join(f"{group.kind} {group.count}" for group in digest.notable))
     if digest.total:
         lines.append("What: " + " · ".join(_type_text(k, v) for k, v in digest.by_type.items()))
-        lines.append("Who: " + " · ".join(f"{a.name or a.actor} {a.count}" for a in digest.by_actor))
+        lines.append("Who: " + " · ".join(f"{actor_text(a)} {a.count}" for a in digest.by_actor))
         lines.append(
             "Busiest leads: "
             + " · ".join(
-                f"{quote(lead.name, 40) + ' ' if lead.name else ''}{lead.lead_id} {lead.count}"
+                f"{quote(lead.name, 40) + ' ' if lead.name else ''}{id_text(lead.lead_id)} {lead.count}"
                 for lead in digest.top_leads
             )
         )

@@ -2,25 +2,22 @@
 
 Close's envelope timestamps can be naive (they are UTC); payload timestamps carry an offset.
 Everything in ``data``/``previous_data``/``meta`` stays as Close sent it: the renderer decides
-what to show and cleans it on the way out. The envelope's IDs, type and action are shown as they are
-only when they are shaped like Close's; anything else is quoted as the data it is.
+what to show and cleans it on the way out. The envelope's IDs, type and action are kept cleaned but
+plain, whatever they hold; the text shows them as they are only when they are shaped like Close's and
+quotes anything else as the data it is (``text.id_text``, ``text.key_text``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from close_events_mcp.errors import BadResponse
-from close_events_mcp.text import clean, key_text, quote
+from close_events_mcp.text import CLOSE_ID, clean
 
 JSONDict = dict[str, Any]
-CLOSE_ID = re.compile(r"[a-z][a-z0-9]{0,19}_[A-Za-z0-9]{1,100}")
-"""A Close ID: a type prefix, an underscore, letters and digits (``lead_…``, ``ev_…``, ``api_…``)."""
-NOT_AN_ID = " (not a Close ID)"
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -42,11 +39,11 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def safe_id(value: object) -> str | None:
-    """An ID from Close's payload, or None. Anything that is not shaped like a Close ID is shown as data:
-    cleaned, quoted and marked (``"IGNORE PREVIOUS…" (not a Close ID)``), never as an ID of ours."""
+    """An ID from Close's payload, or None. Anything that is not shaped like a Close ID is kept cleaned
+    (its plain value, for structured content); the text quotes and marks it (``text.id_text``)."""
     if not isinstance(value, str) or not value:
         return None
-    return value if CLOSE_ID.fullmatch(value) else quote(value, 40) + NOT_AN_ID
+    return value if CLOSE_ID.fullmatch(value) else clean(value, 60)
 
 
 def is_close_id(value: str | None) -> bool:
@@ -88,10 +85,10 @@ class Event:
             id=event_id,
             date_created=created,
             date_updated=updated,
-            object_type=key_text(clean(str(raw.get("object_type") or "unknown"), 60)),
+            object_type=clean(str(raw.get("object_type") or "unknown"), 60),
             object_id=safe_id(raw.get("object_id")),
             lead_id=safe_id(raw.get("lead_id")),
-            action=key_text(clean(str(raw.get("action") or "unknown"), 40)),
+            action=clean(str(raw.get("action") or "unknown"), 40),
             user_id=safe_id(raw.get("user_id")),
             request_id=safe_id(raw.get("request_id")),
             api_key_id=safe_id(raw.get("api_key_id")),

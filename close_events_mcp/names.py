@@ -2,8 +2,9 @@
 
 Close's events carry IDs; the payloads often carry the matching names (``created_by_name``,
 ``lead_name``, a lead's ``display_name``). Every event the server reads teaches the book, so
-later answers can say "Gob Bluth" and "Bluth Company" instead of bare IDs. Names are data: they are
-shown in double quotes, whatever they say.
+later answers can say "Gob Bluth" and "Bluth Company" instead of bare IDs. The book gives names
+cleaned but plain, as structured content carries them; the text shows them in double quotes,
+whatever they say (``text.name_text``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from close_events_mcp.directory import Directory
 from close_events_mcp.event import Event
-from close_events_mcp.text import clean, key_text, name_text
+from close_events_mcp.text import clean
 
 _USER_NAME_KEYS = (
     ("user_id", "user_name"),
@@ -76,18 +77,16 @@ class NameBook:
             self.leads.learn(event.object_id, payload.get("display_name") or payload.get("name"), seen)
 
     def user(self, user_id: str | None) -> str | None:
-        """The user's name, quoted as data (``"Gob Bluth"``)."""
-        found = self.directory.user(user_id) or self.users.get(user_id)
-        return name_text(found) if found else None
+        """The user's name, cleaned (``Gob Bluth``)."""
+        return self.directory.user(user_id) or self.users.get(user_id) or None
 
     def field(self, key: str) -> str:
-        """``custom.cf_…`` as the custom field's name, quoted as data, when known; other fields by their
-        key, itself quoted unless it is one identifier (``status_label``)."""
+        """``custom.cf_…`` as the custom field's name, cleaned, when known; other fields by their key."""
         if key.startswith("custom."):
             found = self.directory.field(key.removeprefix("custom."))
             if found:
-                return name_text(found, 60)
-        return key_text(key)
+                return found
+        return key
 
     def lead(self, lead_id: str | None) -> str | None:
         return self.leads.get(lead_id)

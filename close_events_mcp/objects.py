@@ -2,7 +2,8 @@
 
 Each object type lists its facts in order of importance. Facts marked ``in_line`` make the
 gist on a ``list_events`` line; ``get_event`` shows them all. Types not listed fall back to
-their name or label.
+their name or label. Each value is a ``values.Shown``: plain for structured content, and whether the
+text quotes it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from close_events_mcp.catalog import LEGACY_NAMES
-from close_events_mcp.text import clean, quote
-from close_events_mcp.values import first, format_value, is_empty, list_summary, short_time
+from close_events_mcp.text import clean
+from close_events_mcp.values import Shown, first, is_empty, list_summary, short_time, user_text, value_of
 
 Style = Literal["quoted", "plain", "long", "list", "count", "time", "duration"]
 Payload = Mapping[str, Any]
@@ -191,25 +192,27 @@ def facts_for(object_type: str) -> tuple[Fact, ...]:
     return _FACTS.get(family, (_NAME,))
 
 
-def _duration(value: object) -> str:
+def _duration(value: object) -> Shown:
     if not isinstance(value, int | float) or isinstance(value, bool):
-        return format_value(value)
+        return value_of(value)
     minutes, seconds = divmod(int(value), 60)
-    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+    return Shown(f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s")
 
 
-_STYLES: dict[Style, Callable[[object, int], str]] = {
-    "quoted": lambda v, n: quote(str(v), n) if isinstance(v, str) else format_value(v, n),
-    "plain": format_value,
-    "long": lambda v, n: quote(str(v), n * 3) if isinstance(v, str) else format_value(v, n),
-    "list": lambda v, n: list_summary(v, n) if isinstance(v, list) else format_value(v, n),
-    "count": lambda v, n: str(len(v)) if isinstance(v, list | dict) else format_value(v, n),
-    "time": lambda v, n: short_time(v) if isinstance(v, str) else format_value(v, n),
+_STYLES: dict[Style, Callable[[object, int], Shown]] = {
+    "quoted": lambda v, n: user_text(v, n) if isinstance(v, str) else value_of(v, n),
+    "plain": value_of,
+    "long": lambda v, n: user_text(v, n * 3) if isinstance(v, str) else value_of(v, n),
+    "list": lambda v, n: list_summary(v, n) if isinstance(v, list) else value_of(v, n),
+    "count": lambda v, n: Shown(str(len(v))) if isinstance(v, list | dict) else value_of(v, n),
+    "time": lambda v, n: short_time(v) if isinstance(v, str) else value_of(v, n),
     "duration": lambda v, n: _duration(v),
 }
 
 
-def fact_values(object_type: str, payload: Payload, *, line_only: bool, limit: int) -> list[tuple[Fact, str]]:
+def fact_values(
+    object_type: str, payload: Payload, *, line_only: bool, limit: int
+) -> list[tuple[Fact, Shown]]:
     found = []
     for fact in facts_for(object_type):
         if line_only and not fact.in_line:
@@ -242,9 +245,11 @@ def gist(object_type: str, payload: Payload, limit: int = 50, *, action: str | N
     titled = title(object_type, payload, limit) is not None
     head = title_fact(object_type)
     parts = [
-        value if fact.bare else f"{fact.label} {value}"
+        value.text if fact.bare else f"{fact.label} {value.text}"
         for fact, value in fact_values(object_type, payload, line_only=True, limit=limit)
-        if not (object_type == "lead" and fact is _NAME) and not (titled and fact is head) and value != action
+        if not (object_type == "lead" and fact is _NAME)
+        and not (titled and fact is head)
+        and value.text != action
     ]
     return " ".join(parts)
 
@@ -256,10 +261,10 @@ def object_name(object_type: str, payload: Payload) -> str | None:
     return clean(value, 80) if isinstance(value, str) and value else None
 
 
-def custom_values(payload: Payload, limit: int) -> list[tuple[str, str]]:
+def custom_values(payload: Payload, limit: int) -> list[tuple[str, Shown]]:
     """Custom field values of a record (``custom.cf_…`` keys), as (field, value)."""
     return [
-        (key, format_value(value, limit))
+        (key, value_of(value, limit))
         for key, value in payload.items()
         if key.startswith("custom.") and not is_empty(value)
     ]

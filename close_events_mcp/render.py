@@ -6,10 +6,16 @@ one lead under that lead's ID and name; under those, runs of two or more events 
 under its type, ID and title; then one line per event. Whatever a header says (and the actor or
 the "how" that all the events under it share) its lines leave out: each fact is said once, which
 is most of what keeps a page of events to a tenth of Close's JSON (docs/benchmarks.md).
+
+The structured item carries what Close sent cleaned but plain (``user_name: Gob Bluth``); the text
+quotes it where it shows it: names always (``by "Gob Bluth"``), user text as its value says, keys,
+types and actions unless they are one identifier, and an ID that is not shaped like a Close ID,
+marked (``"…" (not a Close ID)``). Nothing Close sent reaches the text any other way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,10 +25,18 @@ from close_events_mcp import catalog
 from close_events_mcp.changes import MAX_LIST_ITEMS, Change, field_changes
 from close_events_mcp.event import Event, format_timestamp, is_close_id
 from close_events_mcp.names import NameBook
-from close_events_mcp.objects import custom_values, fact_values, gist, object_name, title, title_fact
+from close_events_mcp.objects import (
+    custom_values,
+    fact_values,
+    facts_for,
+    gist,
+    object_name,
+    title,
+    title_fact,
+)
 from close_events_mcp.query import EventFilters
 from close_events_mcp.results import EventDetail, EventItem, EventList, FieldChange
-from close_events_mcp.text import path_text, quote
+from close_events_mcp.text import id_text, key_text, name_text, path_text, quote, quote_whole
 
 LINE_CHANGES = 4
 WITHHELD_NOTE = (
@@ -41,31 +55,68 @@ def is_withheld(event: Event, now: datetime) -> bool:
     return not event.has_payload and age > timedelta(hours=catalog.DATA_VISIBILITY_HOURS)
 
 
+THIS_LEAD = "this lead"
+_HOW = (
+    "deleted by merging it into {}",
+    "merge of {} into {}",
+    "part of merging {} into {}",
+    "by bulk action {}",
+    "by reverting import {}",
+)
+"""What ``how`` says, each ``{}`` an ID (or "this lead")."""
+_VIA = ("API key {}", "OAuth app {}")
+
+
 def how(event: Event) -> str | None:
     """The mechanism behind a change, from ``meta``: merge, bulk action or import revert. A merge
     calls the event's own lead "this lead", since the line or header beside it names that lead."""
     source, destination = event.merge_source, event.merge_destination
     if source or destination:
         if event.object_type == "lead" and event.action == "deleted" and event.object_id == source:
-            return f"deleted by merging it into {destination}"
-        source_text = "this lead" if source and source == event.lead_id else source
-        destination_text = "this lead" if destination and destination == event.lead_id else destination
+            return _HOW[0].format(destination)
+        source_text = THIS_LEAD if source and source == event.lead_id else source
+        destination_text = THIS_LEAD if destination and destination == event.lead_id else destination
         if event.object_type == "lead" and event.action == "merged":
-            return f"merge of {source_text} into {destination_text}"
-        return f"part of merging {source_text} into {destination_text}"
+            return _HOW[1].format(source_text, destination_text)
+        return _HOW[2].format(source_text, destination_text)
     if event.bulk_action_id:
-        return f"by bulk action {event.bulk_action_id}"
+        return _HOW[3].format(event.bulk_action_id)
     if event.revert_import_id:
-        return f"by reverting import {event.revert_import_id}"
+        return _HOW[4].format(event.revert_import_id)
     return None
 
 
 def via(event: Event) -> str | None:
     if event.api_key_id:
-        return f"API key {event.api_key_id}"
+        return _VIA[0].format(event.api_key_id)
     if event.oauth_client_id:
-        return f"OAuth app {event.oauth_client_id}"
+        return _VIA[1].format(event.oauth_client_id)
     return None
+
+
+def _template(template: str) -> re.Pattern[str]:
+    return re.compile(re.escape(template).replace(re.escape("{}"), "(.+)"), re.DOTALL)
+
+
+_HOW_PATTERNS = tuple((template, _template(template)) for template in _HOW)
+_VIA_PATTERNS = tuple((template, _template(template)) for template in _VIA)
+
+
+def _with_ids_marked(phrase: str, patterns: Sequence[tuple[str, re.Pattern[str]]]) -> str:
+    """One of our phrases about IDs (``how``, ``via``) as the text shows it: its IDs as they are when they
+    are Close IDs, else quoted and marked. A phrase that is none of ours is quoted whole."""
+    for template, pattern in patterns:
+        if found := pattern.fullmatch(phrase):
+            return template.format(*(part if part == THIS_LEAD else id_text(part) for part in found.groups()))
+    return quote_whole(phrase)
+
+
+def how_text(value: str) -> str:
+    return _with_ids_marked(value, _HOW_PATTERNS)
+
+
+def via_text(value: str) -> str:
+    return _with_ids_marked(value, _VIA_PATTERNS)
 
 
 def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
@@ -95,35 +146,47 @@ def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
 def _field_change(change: Change, names: NameBook) -> FieldChange:
     label = names.field(change.field)
     key = change.field if label != change.field else None
+    values = [v for v in (change.before, change.after, *change.added, *change.removed) if v is not None]
     return FieldChange(
         field=label,
         key=key,
-        before=change.before,
-        after=change.after,
-        added=list(change.added),
-        removed=list(change.removed),
-    )
+        before=change.before.plain if change.before else None,
+        after=change.after.plain if change.after else None,
+        added=[v.plain for v in change.added],
+        removed=[v.plain for v in change.removed],
+    ).with_bare(v.plain for v in values if not v.quoted)
 
 
-def _items_text(items: Sequence[str], shown: int = 3) -> str:
+def field_text(change: FieldChange) -> str:
+    """The field as the text shows it: a custom field's name quoted, a key unless it is one identifier."""
+    return name_text(change.field, 60) if change.key else key_text(change.field)
+
+
+def _value_text(change: FieldChange, value: str) -> str:
+    return value if change.is_bare(value) else quote_whole(value)
+
+
+def _items_text(change: FieldChange, items: Sequence[str], shown: int = 3) -> str:
     more = f" +{len(items) - shown} more" if len(items) > shown else ""
-    return ", ".join(items[:shown]) + more
+    return ", ".join(_value_text(change, item) for item in items[:shown]) + more
 
 
 def _change_values(change: FieldChange, shown: int = 3) -> str:
     """``Potential → Qualified``, or for a list ``added a, b, removed c``; empty when withheld."""
     if change.added or change.removed:
-        parts = [f"added {_items_text(change.added, shown)}"] if change.added else []
-        parts += [f"removed {_items_text(change.removed, shown)}"] if change.removed else []
+        parts = [f"added {_items_text(change, change.added, shown)}"] if change.added else []
+        parts += [f"removed {_items_text(change, change.removed, shown)}"] if change.removed else []
         return ", ".join(parts)
     if change.before is None and change.after is None:
         return ""
-    return f"{change.before} → {change.after}"
+    before = "None" if change.before is None else _value_text(change, change.before)
+    after = "None" if change.after is None else _value_text(change, change.after)
+    return f"{before} → {after}"
 
 
 def _change_text(change: FieldChange) -> str:
     values = _change_values(change)
-    return f"{change.field} {values}" if values else change.field
+    return f"{field_text(change)} {values}" if values else field_text(change)
 
 
 def _is_withheld(change: FieldChange) -> bool:
@@ -135,10 +198,10 @@ def changes_text(changes: Sequence[FieldChange], shown: int = LINE_CHANGES) -> s
     if not changes:
         return ""
     if all(_is_withheld(c) for c in changes):
-        return "changed " + ", ".join(c.field for c in changes)
+        return "changed " + ", ".join(field_text(c) for c in changes)
     parts = [_change_text(c) for c in changes[:shown]]
     if len(changes) > shown:
-        parts.append("also changed " + ", ".join(c.field for c in changes[shown:]))
+        parts.append("also changed " + ", ".join(field_text(c) for c in changes[shown:]))
     return "; ".join(parts)
 
 
@@ -147,10 +210,17 @@ def _title_changed(item: EventItem) -> bool:
     return fact is not None and any((c.key or c.field) in fact.keys for c in item.changes)
 
 
+def who_text(name: str | None, user_id: str | None) -> str | None:
+    """Who did it, as the text shows it: the name quoted, else the ID (marked when it is not one)."""
+    if name:
+        return name_text(name)
+    return id_text(user_id) if user_id else None
+
+
 def _actor_text(item: EventItem) -> str:
-    who = item.user_name or item.user_id
+    who = who_text(item.user_name, item.user_id)
     text = f" by {who}" if who else ""
-    return f"{text} via {item.via}" if item.via else text
+    return f"{text} via {via_text(item.via)}" if item.via else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,24 +237,25 @@ def event_line(item: EventItem, *, standalone: bool = False, said: Said = Said()
     """``14:02:11 lead updated by Gob Bluth: status Potential → Qualified · ev_…``. A standalone
     line (outside day and lead headers) starts with the date and names the lead itself; a line
     under headers leaves out what they ``said``."""
-    target = f" {item.object_id}" if item.object_id and item.object_id != item.lead_id else ""
+    target = f" {id_text(item.object_id)}" if item.object_id and item.object_id != item.lead_id else ""
     if standalone and item.lead_id:
-        lead_name = f" {quote(item.lead_name, 40)}" if item.lead_name else ""
-        target += f" on {item.lead_id}{lead_name}" if target else f" {item.lead_id}{lead_name}"
+        lead = id_text(item.lead_id) + (f" {quote(item.lead_name, 40)}" if item.lead_name else "")
+        target += f" on {lead}" if target else f" {lead}"
     shown_title = None if said.object or _title_changed(item) else item.object_name
     what = " ".join(part for part in (quote(shown_title, 50) if shown_title else "", item.summary) if part)
     details = [part for part in (what, changes_text(item.changes)) if part]
     if item.how and not said.how:
-        details.append(f"({item.how})")
+        details.append(f"({how_text(item.how)})")
     if item.data_withheld:
         details.append("[values withheld]")
     if item.consolidated:
         details.append("[consolidated: Close merged later changes into this event]")
     body = f": {'; '.join(details)}" if details else ""
     stamp = f"{item.at[:10]} {item.at[11:19]}" if standalone else item.at[11:19]
-    head = item.action if said.object else f"{item.object_type} {item.action}{target}"
+    action = key_text(item.action)
+    head = action if said.object else f"{key_text(item.object_type)} {action}{target}"
     actor = "" if said.actor else _actor_text(item)
-    return f"{stamp} {head}{actor}{body} · {item.id}"
+    return f"{stamp} {head}{actor}{body} · {id_text(item.id)}"
 
 
 def _shared_how(run: Sequence[EventItem]) -> str | None:
@@ -199,8 +270,8 @@ def _lead_header(run: Sequence[EventItem], how: str | None) -> str:
         header = "  not on a lead"
     else:
         name = f" {quote(first.lead_name, 60)}" if first.lead_name else ""
-        header = f"  {first.lead_id}{name}"
-    return header + (f" ({how})" if how else "")
+        header = f"  {id_text(first.lead_id)}{name}"
+    return header + (f" ({how_text(how)})" if how else "")
 
 
 def _own_object(item: EventItem) -> str | None:
@@ -213,11 +284,12 @@ def object_header(events: Sequence[EventItem], *, how_said: bool) -> tuple[str, 
     "how" when every event of the run shares them; and what it says for the lines under it."""
     first = events[0]
     name = next((item.object_name for item in events if item.object_name), None)
-    header = f"{first.object_type} {first.object_id}" + (f" {quote(name, 50)}" if name else "")
+    header = f"{key_text(first.object_type)} {id_text(first.object_id or '')}"
+    header += f" {quote(name, 50)}" if name else ""
     actors = {_actor_text(item) for item in events}
     actor = actors.pop() if len(actors) == 1 else ""
     how = None if how_said else _shared_how(events)
-    header += actor + (f" ({how})" if how else "")
+    header += actor + (f" ({how_text(how)})" if how else "")
     return header, Said(object=True, actor=bool(actor), how=how_said or how is not None)
 
 
@@ -308,7 +380,8 @@ def list_text(result: EventList, filters: EventFilters) -> str:
         lines = [f"{result.count} {noun} · {filters.describe()} · newest first, times UTC"]
         lines += list_lines(grouped_within_seconds(result.events))
         if result.users:
-            lines.append("Users: " + ", ".join(f"{name}={uid}" for uid, name in result.users.items()))
+            users = (f"{name_text(name)}={id_text(uid)}" for uid, name in result.users.items())
+            lines.append("Users: " + ", ".join(users))
     lines += [f"Note: {note}" for note in result.notes]
     if result.next_cursor:
         lines.append(f"More: call list_events with cursor={result.next_cursor} for older events.")
@@ -321,14 +394,21 @@ def list_text(result: EventList, filters: EventFilters) -> str:
 
 
 def _describe(event: Event, item: EventItem, name: str | None) -> str:
+    """The event in one sentence, as the text shows it. Structured content carries the same sentence:
+    prose to read, whose names and IDs its own fields carry plain."""
     entry = catalog.lookup(event.object_type)
-    noun = entry.label.lower() if entry else event.object_type
-    target = f"{noun} {quote(name, 80)}" if name else f"{noun} {event.object_id or ''}".rstrip()
-    who = item.user_name or item.user_id or "Close (no user)"
-    verb = _VERBS.get(event.action, event.action)
+    noun = entry.label.lower() if entry else key_text(event.object_type)
+    target = noun
+    if name:
+        target += f" {quote(name, 80)}"
+    elif event.object_id:
+        target += f" {id_text(event.object_id)}"
+    who = who_text(item.user_name, item.user_id) or "Close (no user)"
+    verb = _VERBS.get(event.action, key_text(event.action))
     sentence = f"{who} {verb} {target}"
     if event.action == "merged" and event.merge_source:
-        sentence = f"{who} merged lead {event.merge_source} into {target} ({event.merge_destination})"
+        destination = id_text(event.merge_destination) if event.merge_destination else None
+        sentence = f"{who} merged lead {id_text(event.merge_source)} into {target} ({destination})"
     if item.changes:
         sentence += ": " + changes_text(item.changes, shown=3)
     return sentence + "."
@@ -338,11 +418,11 @@ def render_detail(event: Event, names: NameBook, *, now: datetime) -> tuple[str,
     item = event_item(event, names, now)
     payload = event.payload
     name = object_name(event.object_type, payload)
-    facts = {
+    values = {
         fact.label: value
         for fact, value in fact_values(event.object_type, payload, line_only=False, limit=120)
     }
-    facts.update((names.field(key), value) for key, value in custom_values(payload, 80))
+    values.update((names.field(key), value) for key, value in custom_values(payload, 80))
     method, path = event.meta.get("request_method"), event.meta.get("request_path")
     notes = []
     if item.data_withheld:
@@ -350,43 +430,55 @@ def render_detail(event: Event, names: NameBook, *, now: datetime) -> tuple[str,
     elif event.data is None and event.previous_data:
         notes.append("The object was deleted; the key fields are from previous_data, as it was before.")
     detail = EventDetail(
-        **{**item.model_dump(), "object_name": name},
+        **{**dict(item), "object_name": name},
         description=_describe(event, item, name),
         request_id=event.request_id,
         request=path_text(method, path) if isinstance(method, str) and isinstance(path, str) else None,
-        facts=facts,
+        facts={label: value.plain for label, value in values.items()},
         notes=notes,
-    )
+    ).with_bare_facts(label for label, value in values.items() if not value.quoted)
     return detail_text(detail), detail
 
 
+def _fact_label_text(detail: EventDetail, label: str) -> str:
+    """A fact's label as the text shows it: ours as it is; a custom field's name quoted, its key (when
+    its name is not known) unless it is one identifier."""
+    if any(fact.label == label for fact in facts_for(detail.object_type)):
+        return label
+    return key_text(label) if label.startswith("custom.") else name_text(label, 60)
+
+
 def detail_text(detail: EventDetail) -> str:
-    lines = [
-        f"Event {detail.id} · {detail.object_type} {detail.action} · {detail.at}",
-        detail.description,
-    ]
+    what = f"{key_text(detail.object_type)} {key_text(detail.action)}"
+    lines = [f"Event {id_text(detail.id)} · {what} · {detail.at}", detail.description]
     object_name_text = f" {quote(detail.object_name, 80)}" if detail.object_name else ""
     if detail.object_id and detail.object_id != detail.lead_id:
-        lines.append(f"Object: {detail.object_id}{object_name_text}")
+        lines.append(f"Object: {id_text(detail.object_id)}{object_name_text}")
     if detail.lead_id:
         lead_name = f" {quote(detail.lead_name, 80)}" if detail.lead_name else ""
-        lines.append(f"Lead: {detail.lead_id}{lead_name}")
+        lines.append(f"Lead: {id_text(detail.lead_id)}{lead_name}")
     if detail.user_id or detail.via:
-        who = f"{detail.user_name} ({detail.user_id})" if detail.user_name else (detail.user_id or "no user")
-        lines.append(f"By: {who}" + (f" via {detail.via}" if detail.via else ""))
+        if detail.user_name:
+            who = f"{name_text(detail.user_name)} ({id_text(detail.user_id or '')})"
+        else:
+            who = id_text(detail.user_id) if detail.user_id else "no user"
+        lines.append(f"By: {who}" + (f" via {via_text(detail.via)}" if detail.via else ""))
     if detail.request or detail.request_id:
-        request = " · ".join(part for part in (detail.request, detail.request_id) if part)
+        request_id = id_text(detail.request_id) if detail.request_id else None
+        request = " · ".join(part for part in (detail.request, request_id) if part)
         lines.append(f"Request: {request}")
     if detail.how:
-        lines.append(f"How: {detail.how}")
+        lines.append(f"How: {how_text(detail.how)}")
     if detail.changes:
         lines.append("Changed:")
         for change in detail.changes:
             values = _change_values(change, shown=MAX_LIST_ITEMS)
-            lines.append(f"  {change.field}: {values}" if values else f"  {change.field}")
+            lines.append(f"  {field_text(change)}: {values}" if values else f"  {field_text(change)}")
     if detail.facts:
         lines.append("Before deletion:" if detail.action == "deleted" else "As of this event:")
-        lines += [f"  {label}: {value}" for label, value in detail.facts.items()]
+        for label, value in detail.facts.items():
+            shown = value if detail.is_bare_fact(label) else quote_whole(value)
+            lines.append(f"  {_fact_label_text(detail, label)}: {shown}")
     lines += [f"Note: {note}" for note in detail.notes]
     if is_close_id(detail.request_id):
         lines.append(f"Everything this request did: list_events request_id={detail.request_id}")

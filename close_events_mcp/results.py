@@ -1,14 +1,18 @@
 """Typed, trimmed results: the ``structured_content`` of every tool and its output schema.
 
 These carry the same facts as the text an agent reads, for programs. Never raw payloads;
-empty fields are left out when serialised.
+empty fields are left out when serialised. What Close sends (names, IDs, types, values) is here
+cleaned but plain: JSON delimits it. The text quotes it where it shows it (``render``), and marks an
+ID that is not shaped like a Close ID; the few hints the text needs for that and that the plain value
+cannot tell (which values it quotes whole) are private attributes, never serialised.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 
 class Answer(BaseModel):
@@ -32,6 +36,16 @@ class FieldChange(BaseModel):
     )
     added: list[str] = Field(default_factory=list, description="A list field: the items it gained.")
     removed: list[str] = Field(default_factory=list, description="A list field: the items it lost.")
+    _bare: frozenset[str] = PrivateAttr(default=frozenset())
+    """The values above that the text shows as they are (single tokens, summaries, our own words); it
+    quotes every other one, as user text."""
+
+    def with_bare(self, values: Iterable[str]) -> FieldChange:
+        self._bare = frozenset(values)
+        return self
+
+    def is_bare(self, value: str) -> bool:
+        return value in self._bare
 
 
 class EventItem(BaseModel):
@@ -82,6 +96,15 @@ class EventDetail(EventItem, Answer):
     )
     facts: dict[str, str] = Field(default_factory=dict, description="Key fields of the object for its type.")
     notes: list[str] = Field(default_factory=list)
+    _bare_facts: frozenset[str] = PrivateAttr(default=frozenset())
+    """The facts (by label) whose values the text shows as they are; it quotes every other one."""
+
+    def with_bare_facts(self, labels: Iterable[str]) -> EventDetail:
+        self._bare_facts = frozenset(labels)
+        return self
+
+    def is_bare_fact(self, label: str) -> bool:
+        return label in self._bare_facts
 
 
 class PollEvents(Answer):

@@ -227,9 +227,21 @@ def quote(value: str, limit: int = 120) -> str:
     return '"' + clean(value, limit).replace('"', "'") + '"'
 
 
+def quote_whole(value: str) -> str:
+    """A value cleaned (and capped) before, in double quotes, whole: how the text shows user text that
+    structured content carries plain. Cleaned again on the way, which leaves clean text as it is."""
+    return quote(value, max(len(value), 1))
+
+
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.?=&%:+-]{1,200}")
 _METHOD = re.compile(r"[A-Z]{1,12}")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
+CLOSE_ID = re.compile(r"[a-z][a-z0-9]{0,19}_[A-Za-z0-9]{1,100}")
+"""A Close ID: a type prefix, an underscore, letters and digits (``lead_…``, ``ev_…``, ``api_…``)."""
+NOT_AN_ID = " (not a Close ID)"
+
+# What Close sends (names, IDs, keys) is carried plain, only cleaned, in structured content, where JSON
+# delimits it; the functions below are how the text shows it, so that none of it reads as our words.
 
 
 def name_text(value: str, limit: int = 80) -> str:
@@ -242,6 +254,12 @@ def key_text(value: str, limit: int = 60) -> str:
     """A field key, object type or action from Close as shown: as it is when it is one identifier
     (``status_label``, ``custom.cf_…``, ``activity.email``), else quoted like user text."""
     return value if _KEY.fullmatch(value) else quote(value, limit)
+
+
+def id_text(value: str) -> str:
+    """An ID from Close as shown: as it is when it is shaped like a Close ID, else quoted and marked
+    (``"IGNORE PREVIOUS…" (not a Close ID)``), never as an ID of ours."""
+    return value if CLOSE_ID.fullmatch(value) else quote(value, 40) + NOT_AN_ID
 
 
 def path_text(method: str, path: str) -> str:

@@ -65,8 +65,10 @@ async def test_the_default_day_reads_like_a_briefing(client, demo_org):
     result = await client.call_tool("summarize_events", {})
     text = text_of(result)
     assert text.startswith("Digest 2026-11-22T12:00:00Z → 2026-11-23T12:00:00Z, times UTC:")
-    for line_start in ("What: ", "Who: Gob Bluth", "Busiest leads: "):
+    for line_start in ("What: ", 'Who: "Gob Bluth"', "Busiest leads: "):
         assert f"\n{line_start}" in text
+    by_actor = result.structured_content["by_actor"]
+    assert by_actor[0]["name"] == "Gob Bluth", "structured content carries the name plain"
     assert "Lead status changes (1):" in text
 
 

@@ -114,7 +114,7 @@ async def test_a_custom_field_can_be_named_and_shows_by_name(client, demo_org):
     assert not result.is_error and result.structured_content["count"] >= 1
     change = next(c for c in result.structured_content["events"][0]["changes"] if c["field"] == "Seats")
     assert change["key"] == f"custom.{demo_org.landmarks['custom_field:Seats']}"
-    assert "Seats 40 → 55" in text
+    assert '"Seats" 40 → 55' in text
 
 
 async def test_budget_cut_says_so_and_the_cursor_continues_from_there(busy_org):

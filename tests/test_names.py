@@ -69,7 +69,7 @@ async def test_the_directory_names_actors_once_per_ttl(demo_org):
         first = await client.call_tool("list_events", {"user_id": gob["id"], "limit": 5})
         second = await client.call_tool("list_events", {"user_id": gob["id"], "limit": 5, "since": "7d"})
     text = first.content[0].text
-    assert "by Gob Bluth" in text
+    assert 'by "Gob Bluth"' in text
     assert first.structured_content["users"][gob["id"]] == "Gob Bluth"
     assert not second.is_error
     assert len(user_lookups(app)) == 1, "the user list is cached between calls"

@@ -73,7 +73,8 @@ def test_reference_event_as_a_list():
         f'Users: "Gob Bluth"={GOB}\n'
         "End of results."
     )
-    assert result.events[0].user_name == '"Gob Bluth"'
+    assert result.events[0].user_name == "Gob Bluth", "structured content carries the name plain"
+    assert result.users == {GOB: "Gob Bluth"}
 
 
 def test_reference_event_in_detail():
@@ -90,6 +91,8 @@ def test_reference_event_in_detail():
         "Everything this request did: list_events request_id=req_2skaL7v81TflDfovw8A1CC"
     )
     assert detail.request == "POST /api/v1/activity/note/"
+    assert (detail.user_name, detail.object_name) == ("Gob Bluth", "My note."), "plain, for programs"
+    assert detail.facts == {"note": "My note."}
 
 
 def test_status_pairs_show_the_label_and_bookkeeping_is_dropped():
@@ -331,5 +334,6 @@ def test_an_email_body_edit_is_the_body():
     )
     _, result = render_list([email], learned([email]), EventFilters(), now=LATER, next_cursor=None)
     assert [(c.field, c.before, c.after) for c in result.events[0].changes] == [
-        ("body", "Hello", '"Hello there"')
+        ("body", "Hello", "Hello there")
     ]
+    assert 'body Hello → "Hello there"' in listed(email), "the text quotes the value the way it did"

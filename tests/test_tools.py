@@ -134,8 +134,23 @@ async def test_custom_field_changes_show_before_and_after(client, demo_org):
     changes = [c for e in result.structured_content["events"] for c in e.get("changes", [])]
     seats = [c for c in changes if c.get("key") == f"custom.{field}"]
     assert seats and all(c["field"] == "Seats" and c["before"] != c["after"] for c in seats)
-    assert "Seats " in result.content[0].text, "the custom field is named, not shown as custom.cf_…"
+    assert '"Seats" ' in result.content[0].text, "the custom field is named (quoted), not custom.cf_…"
     assert not any(c["field"] in ("date_updated", "updated_by") for c in changes)
+
+
+async def test_names_are_plain_for_programs_and_quoted_for_the_model(client, demo_org):
+    """Structured content is JSON: it carries a name as it is (cleaned), while the text the model reads
+    shows it in double quotes, as data."""
+    gob = demo_org.users[0]["id"]
+    listed, text = await call(client, "list_events", user_id=gob, limit=5)
+    events = listed.structured_content["events"]
+    assert events and {e["user_name"] for e in events} == {"Gob Bluth"}
+    assert listed.structured_content["users"] == {gob: "Gob Bluth"}
+    assert 'by "Gob Bluth"' in text and f'Users: "Gob Bluth"={gob}' in text
+    assert "by Gob Bluth" not in text
+    detail, detail_text = await call(client, "get_event", event_id=events[0]["id"])
+    assert detail.structured_content["user_name"] == "Gob Bluth"
+    assert f'By: "Gob Bluth" ({gob})' in detail_text
 
 
 async def test_cursor_continues_the_query_alone(client):
