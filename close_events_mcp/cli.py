@@ -281,11 +281,18 @@ def describe_me(me: dict[str, Any], credential: Credential | None, settings: Set
         if credential and not settings.demo
         else "demo key"
     )
+    # What Close says about the user is data: names quoted, the email and role unless one token, IDs
+    # marked unless shaped like Close's, as in every answer.
+    from close_events_mcp.text import id_text, key_text
+    from close_events_mcp.values import format_value
+
     full = " ".join(str(me.get(k) or "") for k in ("first_name", "last_name")).strip()
     name = name_text(full) if clean(full, 80) else "(no name)"
+    email = str(me.get("email") or "")
+    email = format_value(email, 80) if clean(email, 80) else ""
     lines = [
         f"OK: {kind} accepted by {source}.",
-        f"User: {name} <{clean(str(me.get('email', '')), 80)}> ({me.get('id')})",
+        f"User: {name} <{email}> ({id_text(str(me.get('id')))})",
     ]
     organizations = {o.get("id"): o.get("name") for o in me.get("organizations") or [] if isinstance(o, dict)}
     for membership in me.get("memberships") or []:
@@ -295,7 +302,7 @@ def describe_me(me: dict[str, Any], credential: Credential | None, settings: Set
         role = str(membership.get("role_id") or "unknown")
         org_name = str(organizations.get(org_id) or "")
         org_name = name_text(org_name) if clean(org_name, 80) else "(no name)"
-        lines.append(f"Organization: {org_name} ({org_id}), role {role}")
+        lines.append(f"Organization: {org_name} ({id_text(str(org_id))}), role {key_text(clean(role, 40))}")
         if role == "admin":
             lines.append("Admin: sees the values (data, previous_data) of every event for the full 30 days.")
         else:
