@@ -14,14 +14,24 @@ The main runs use Close's way of limiting (a ``RateLimit`` header on every answe
 ``rate_reset`` in a 429's body); one more scan at each latency shows each way without the header:
 a 429 with only ``Retry-After``, only the body's ``rate_reset``, or nothing at all.
 
-    python bench/scans.py [--runs 3] [--filler 20000]
+Resets to the millisecond or in whole seconds: the same ``summarize_events`` against two limiters,
+each saying ``reset`` to the millisecond (as Close) and rounded up to whole seconds (as the IETF
+RateLimit fields draft and many gateways): the emulator (windows that start with the first request
+after the last one ended) and the independent stand-in ``bench/standin.py`` (its own corpus of
+``--filler`` events over the week, and windows back to back on its own clock from a random phase).
+The figure that matters is the share of the rate-limit bound reached.
 
-Writes the "scans" section of docs/benchmarks.md. Takes about 20 minutes with 3 runs.
+    python bench/scans.py [--runs 3] [--filler 20000] [--only resets] [--server-root PATH] [--no-write]
+
+``--server-root`` runs close-events-mcp from another checkout (``git worktree add /tmp/base <rev>``)
+to compare with. Writes the "scans" section of docs/benchmarks.md (unless ``--no-write`` or
+``--only``). Takes about 20 minutes with 3 runs, and 6 more per run for the resets table.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -42,7 +52,8 @@ from close_events_mcp.sandbox.seed import DEMO_API_KEY
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emulator import Emulator
 from report import machine, median, write_section
-from server_process import ServerProcess
+from server_process import ROOT, ServerProcess
+from standin import StandIn
 
 RATE_LIMIT = 10
 BOUND = RATE_LIMIT * 50
@@ -50,6 +61,9 @@ TARGET_SHARE = 0.80
 TARGET_GAIN_AT_500 = 4.0
 LATENCIES = (0.150, 0.500)
 HEADERLESS = ("retry-after", "body", "none")
+LIMITERS = ("emulator", "stand-in")
+RESETS = ("decimal", "whole")
+STANDIN_KEY = "api_bench_standin"
 CALL_TIMEOUT = "600"
 
 
@@ -92,6 +106,8 @@ class Run:
     statuses: Counter[int]
     counts: Counts
     complete: bool = True
+    limiter: str = "emulator"
+    resets: str = "decimal"
 
     @property
     def rate(self) -> float:
@@ -103,19 +119,44 @@ class Results:
     runs: list[Run] = field(default_factory=list)
 
     def of(self, kind: str, latency: float, style: str = "ratelimit") -> list[Run]:
-        return [r for r in self.runs if r.kind == kind and r.latency == latency and r.style == style]
+        return [
+            r
+            for r in self.runs
+            if r.kind == kind and r.latency == latency and r.style == style and r.resets == "decimal"
+        ]
+
+    def resets(self, limiter: str, resets: str, latency: float) -> list[Run]:
+        return [
+            r
+            for r in self.runs
+            if r.kind == "scan" and r.limiter == limiter and r.resets == resets and r.latency == latency
+        ]
 
 
-def scan(emulator: Emulator, since: datetime, until: datetime, latency: float, style: str) -> Run:
-    with ServerProcess(emulator.base_url, DEMO_API_KEY, CLOSE_EVENTS_CALL_TIMEOUT=CALL_TIMEOUT) as server:
-        before = emulator.statuses()
+def scan(
+    limiter: Emulator | StandIn,
+    since: datetime,
+    until: datetime,
+    latency: float,
+    style: str,
+    *,
+    root: Path = ROOT,
+    api_key: str = DEMO_API_KEY,
+    resets: str = "decimal",
+) -> Run:
+    server = ServerProcess(limiter.base_url, api_key, root=root, CLOSE_EVENTS_CALL_TIMEOUT=CALL_TIMEOUT)
+    with server:
+        before = limiter.statuses()
         started = time.perf_counter()
         result = server.call("summarize_events", {"since": _iso(since), "until": _iso(until)})
         seconds = time.perf_counter() - started
-        statuses = emulator.statuses() - before
+        statuses = limiter.statuses() - before
     digest = result["structuredContent"]
     counts = Counts.of_digest(digest)
-    return Run("scan", latency, style, seconds, counts.total, statuses, counts, digest["complete"])
+    name = "stand-in" if isinstance(limiter, StandIn) else "emulator"
+    return Run(
+        "scan", latency, style, seconds, counts.total, statuses, counts, digest["complete"], name, resets
+    )
 
 
 async def walk(emulator: Emulator, since: datetime, until: datetime, latency: float) -> Run:
@@ -140,14 +181,14 @@ async def walk(emulator: Emulator, since: datetime, until: datetime, latency: fl
     return Run("walk", latency, "ratelimit", seconds, tally.total, statuses, Counts.of_tally(tally))
 
 
-def measure(runs: int, filler: int) -> tuple[Results, datetime]:
+def measure(runs: int, filler: int, root: Path = ROOT) -> tuple[Results, datetime]:
     now = datetime.now(UTC).replace(microsecond=0)
     since, until = now - timedelta(days=7), now
     results = Results()
     for _ in range(runs):
         for latency in LATENCIES:
             with Emulator(now, filler=filler, latency=latency, rate_limit=RATE_LIMIT) as emulator:
-                results.runs.append(scan(emulator, since, until, latency, "ratelimit"))
+                results.runs.append(scan(emulator, since, until, latency, "ratelimit", root=root))
                 time.sleep(1.1)  # a fresh rate-limit window for the walk
                 results.runs.append(anyio.run(walk, emulator, since, until, latency))
             _progress(results.runs[-2:])
@@ -156,16 +197,47 @@ def measure(runs: int, filler: int) -> tuple[Results, datetime]:
             with Emulator(
                 now, filler=filler, latency=latency, rate_limit=RATE_LIMIT, style=style
             ) as emulator:
-                results.runs.append(scan(emulator, since, until, latency, style))
+                results.runs.append(scan(emulator, since, until, latency, style, root=root))
             _progress(results.runs[-1:])
     return results, now
+
+
+def measure_resets(results: Results, runs: int, filler: int, now: datetime, root: Path) -> None:
+    """summarize_events against the emulator and the stand-in, resets to the ms and whole seconds."""
+    since, until = now - timedelta(days=7), now
+    for _ in range(runs):
+        for latency in LATENCIES:
+            for resets in RESETS:
+                with Emulator(
+                    now, filler=filler, latency=latency, rate_limit=RATE_LIMIT, resets=resets
+                ) as emulator:
+                    results.runs.append(
+                        scan(emulator, since, until, latency, "ratelimit", root=root, resets=resets)
+                    )
+                with StandIn(
+                    events=filler, now=now, rate_limit=RATE_LIMIT, resets=resets, latency=latency
+                ) as standin:
+                    results.runs.append(
+                        scan(
+                            standin,
+                            since,
+                            until,
+                            latency,
+                            "ratelimit",
+                            root=root,
+                            api_key=STANDIN_KEY,
+                            resets=resets,
+                        )
+                    )
+                _progress(results.runs[-2:])
 
 
 def _progress(runs: list[Run]) -> None:
     for run in runs:
         print(
-            f"{run.kind} {run.latency * 1000:.0f} ms {run.style}: {run.events} events in {run.seconds:.1f} s "
-            f"= {run.rate:.0f}/s, statuses {dict(run.statuses)}",
+            f"{run.kind} {run.limiter} {run.latency * 1000:.0f} ms {run.style} {run.resets} resets: "
+            f"{run.events} events in {run.seconds:.1f} s = {run.rate:.0f}/s "
+            f"({run.rate / BOUND:.0%} of the bound), statuses {dict(run.statuses)}",
             file=sys.stderr,
         )
 
@@ -240,6 +312,53 @@ def render(results: Results, runs: int, filler: int) -> str:
     )
 
 
+def render_resets(results: Results, runs: int, filler: int, root: Path) -> str:
+    rows = []
+    for limiter in LIMITERS:
+        for latency in LATENCIES:
+            cells = []
+            for resets in RESETS:
+                measured = results.resets(limiter, resets, latency)
+                rate = median([r.rate for r in measured]) if measured else 0.0
+                limited = median([r.statuses.get(429, 0) for r in measured]) if measured else 0
+                complete = all(r.complete for r in measured)
+                cells.append(
+                    f"{rate:.0f} | {rate / BOUND:.0%} | {limited:.0f}" + ("" if complete else " (incomplete)")
+                )
+            events = results.resets(limiter, "decimal", latency)
+            total = f"{events[0].events:,}" if events else "–"
+            rows.append(f"| {limiter} | {latency * 1000:.0f} ms | {total} | {' | '.join(cells)} |")
+    server = "this checkout" if root == ROOT else f"`{root}` ({_revision(root)})"
+    return "\n".join(
+        [
+            "### Resets to the millisecond or in whole seconds",
+            "",
+            f"`python bench/scans.py --only resets --runs {runs}` — `summarize_events` over 7 days against "
+            f"two limiters of {RATE_LIMIT} requests a second, fixed windows, each giving `reset` to the "
+            "millisecond (as Close) and rounded up to whole seconds (as the IETF RateLimit fields draft and "
+            "many gateways): the emulator (the demo organization plus "
+            f"{filler:,} events; a window starts with the first request after the last one ended) and the "
+            f"independent stand-in `bench/standin.py` ({filler:,} events of its own; windows back to back on "
+            "its clock from a random phase). Server: "
+            f"{server}. Medians of {runs} runs. Of the bound: events/s over {BOUND} events/s.",
+            "",
+            f"Machine: {machine()}.",
+            "",
+            "| limiter | latency | events | ms resets: events/s | of the bound | 429s "
+            "| whole-second resets: events/s | of the bound | 429s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+        ]
+    )
+
+
+def _revision(root: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), "log", "-1", "--format=%h"], check=False, capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown revision"
+
+
 def _row(
     path: str, runs: list[Run], latency: float, says: str, reference: dict[float, Counts], gain: float | None
 ) -> str:
@@ -268,9 +387,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--filler", type=int, default=20_000, help="generated events in the week (default 20000)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--only", choices=("resets",), help="only the resets table (printed, not written)")
+    parser.add_argument(
+        "--server-root",
+        type=Path,
+        default=ROOT,
+        help="run close-events-mcp from this checkout (default: this one)",
+    )
     args = parser.parse_args(argv)
-    results, _ = measure(args.runs, args.filler)
-    markdown = render(results, args.runs, args.filler)
+    root = args.server_root.resolve()
+    if args.only == "resets":
+        results = Results()
+        measure_resets(results, args.runs, args.filler, datetime.now(UTC).replace(microsecond=0), root)
+        print(render_resets(results, args.runs, args.filler, root))
+        return 0
+    results, now = measure(args.runs, args.filler, root)
+    measure_resets(results, args.runs, args.filler, now, root)
+    markdown = (
+        render(results, args.runs, args.filler)
+        + "\n\n"
+        + render_resets(results, args.runs, args.filler, root)
+    )
     print(markdown)
     if not args.no_write:
         write_section("scans", markdown)

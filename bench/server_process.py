@@ -19,9 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 class ServerProcess:
     """``with ServerProcess(base_url, api_key, **env) as server: server.call(tool, arguments)``."""
 
-    def __init__(self, base_url: str, api_key: str, **env: str) -> None:
+    def __init__(self, base_url: str, api_key: str, *, root: Path = ROOT, **env: str) -> None:
+        """``root``: the checkout whose ``close_events_mcp`` runs (another one to compare with)."""
         clean = {k: v for k, v in os.environ.items() if not k.startswith("CLOSE_")}
         self.env = {**clean, "CLOSE_API_BASE_URL": base_url, "CLOSE_API_KEY": api_key, **env}
+        self.root = root
         self.process: subprocess.Popen[bytes] | None = None
         self._next_id = 0
         self._stderr: list[bytes] = []
@@ -33,7 +35,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=self.env,
-            cwd=ROOT,
+            cwd=self.root,  # python -m finds the package of the working directory first
         )
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         self.request(
