@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,31 @@ class ServerProcess:
                     raise RuntimeError(f"{method} failed: {message['error']}")
                 result: dict[str, Any] = message["result"]
                 return result
+
+    def call_concurrently(
+        self, calls: list[tuple[str, dict[str, Any]]]
+    ) -> list[tuple[dict[str, Any], float]]:
+        """Send every call at once; each one's result (an error's too) and the seconds it took."""
+        assert self.process is not None and self.process.stdout is not None
+        started = time.perf_counter()
+        ids = []
+        for tool, arguments in calls:
+            self._next_id += 1
+            ids.append(self._next_id)
+            params = {"name": tool, "arguments": arguments}
+            self._send({"jsonrpc": "2.0", "id": self._next_id, "method": "tools/call", "params": params})
+        answered: dict[int, tuple[dict[str, Any], float]] = {}
+        while len(answered) < len(ids):
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(
+                    "the server exited: " + b"".join(self._stderr[-20:]).decode(errors="replace")
+                )
+            message = json.loads(line)
+            if message.get("id") in ids:
+                result = message.get("result") or {"isError": True, "error": message.get("error")}
+                answered[message["id"]] = (result, time.perf_counter() - started)
+        return [answered[i] for i in ids]
 
     def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """A tool's result; raises if it is an error."""
