@@ -18,7 +18,7 @@ from close_events_mcp.digest import Tally, build_digest, combine, digest_text
 from close_events_mcp.errors import ArgumentError, NotFound
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.filtering import plan_filters
-from close_events_mcp.listing import list_page
+from close_events_mcp.listing import CUT_WORDS, list_page
 from close_events_mcp.poll import poll
 from close_events_mcp.query import EventFilters, parse_event_id, parse_filters, parse_object_type
 from close_events_mcp.render import event_item, event_line, render_detail, render_list
@@ -117,7 +117,8 @@ async def summarize_events(
     if not result.complete:
         rest = from_micros(result.covered_from).isoformat(timespec="microseconds").replace("+00:00", "Z")
         digest.notes.append(
-            f"The scan budget stopped after {result.events} events: this digest covers "
+            f"The scan budget ({CUT_WORDS.get(result.cut_by or '', 'budget')}) stopped it after "
+            f"{result.events} events: this digest covers "
             f"{format_timestamp(covered_since)} → {format_timestamp(until)} only. For the earlier part call "
             f"summarize_events with since={format_timestamp(since)} until={rest} (and the same filters)."
         )

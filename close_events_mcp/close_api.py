@@ -164,7 +164,10 @@ class CloseClient:
                 self.gate.throttled(delay, ticket, window_end_known=retry.wait is not None)
                 # The gate waits it out. Within a deadline, as long as the wait fits (checked before
                 # the next attempt): a rate limit delays a call, it does not fail one that has time.
-                if attempt >= self.settings.max_retries and not self._has_deadline():
+                # A 429 that says nothing of when to go on gets max_retries like other failures: its
+                # backoff grows with each attempt, and would hold every later call too.
+                unknown_wait = retry.wait is None
+                if attempt >= self.settings.max_retries and (unknown_wait or not self._has_deadline()):
                     raise retry.error from None
                 delay = 0.0
             elif failures >= self.settings.max_retries or not self._fits_deadline(delay):

@@ -180,6 +180,13 @@ async def _scan_page(
 
 
 def _cut_words(cut_by: str | None) -> str:
-    return {"events": "events read", "pages": "requests made", "time": "time for one call"}.get(
-        cut_by or "", "budget"
-    )
+    return CUT_WORDS.get(cut_by or "", "budget")
+
+
+CUT_WORDS = {
+    "events": "events read",
+    "pages": "requests made",
+    "time": "time for one call",
+    "rate limit": "Close's rate limit, which asked to wait longer than the call had left",
+}
+"""What stopped a scan early (``ScanResult.cut_by``), in words."""

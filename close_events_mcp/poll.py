@@ -30,7 +30,7 @@ from typing import Final
 import anyio
 
 from close_events_mcp.close_api import CloseClient
-from close_events_mcp.errors import ArgumentError
+from close_events_mcp.errors import ArgumentError, RateLimited
 from close_events_mcp.event import Event
 from close_events_mcp.filtering import FilterPlan, plan_filters
 from close_events_mcp.listing import Matches
@@ -172,6 +172,8 @@ class _Walk:
     found: list[Event] = field(default_factory=list)
     requests: int = 0
     events_read: int = 0
+    density: float = 0.0
+    """Events per microsecond where the walk is: sizes the next slice."""
 
     def fresh(self) -> list[tuple[Event, bool]]:
         seen = self.state.seen
@@ -228,6 +230,44 @@ class _Walk:
     def out_of_budget(self, soft_deadline: float) -> bool:
         return self.requests >= self.limits.max_pages or anyio.current_time() >= soft_deadline
 
+    async def forward(self, low: int, end: int, limit: int) -> int:
+        """Read forward from ``low`` until ``limit`` new events are found or ``end`` is reached, a slice
+        sized to hold about what is still wanted at a time; returns how far everything was read."""
+        span = limit / self.density if self.density > 0 else None
+        started, deadline = anyio.current_time(), anyio.current_effective_deadline()
+        share = self.limits.time_share
+        soft_deadline = started + (deadline - started) * share if math.isfinite(deadline) else math.inf
+        narrowed = 0
+        while low < end and len(self.fresh()) < limit and not self.out_of_budget(soft_deadline):
+            wanted = limit - len(self.fresh())
+            high = end if span is None else min(end, low + max(int(span), 1))
+            try:
+                page, whole = await self.first_page(low, high)
+            except RateLimited:
+                if not self.requests:
+                    raise
+                break  # deliver what was read; the checkpoint goes on from there
+            if whole:
+                self.found += (e for e in page if self.plan.matches(e))
+                read_to = high
+            else:
+                oldest = micros(page[-1].date_updated)
+                self.density = len(page) / max(high - oldest, 1)
+                expected = self.density * (high - low)
+                if expected > _SLACK * wanted + MAX_PAGE and high - low > 1 and narrowed < _MAX_NARROWING:
+                    span, narrowed = (wanted + MAX_PAGE / 2) / self.density, narrowed + 1
+                    continue
+                read_to = await self.read_whole(low, high)
+            if read_to > low:
+                gained = sum(1 for e in self.found if low <= micros(e.date_updated) < read_to)
+                self.density = max(gained, 1) / (read_to - low)
+                span = max(wanted - gained, MAX_PAGE) / self.density if gained else (read_to - low) * 4
+            narrowed = 0
+            if read_to < high:  # the scan's budget ran out inside the slice
+                return read_to
+            low = read_to
+        return low
+
 
 async def poll(
     client: CloseClient,
@@ -250,39 +290,9 @@ async def poll(
     else:
         start = micros(filters.since or now)
         state = Checkpoint(filters, start, start)
-    walk = _Walk(client, plan_filters(state.filters), state, limits, on_page)
-    low, end = state.resume, micros(now)
-    span = limit / state.density if state.density > 0 else None
-    density = state.density
-    started, deadline = anyio.current_time(), anyio.current_effective_deadline()
-    soft_deadline = (
-        started + (deadline - started) * limits.time_share if math.isfinite(deadline) else math.inf
-    )
-    narrowed = 0
-    while low < end and len(walk.fresh()) < limit and not walk.out_of_budget(soft_deadline):
-        wanted = limit - len(walk.fresh())
-        high = end if span is None else min(end, low + max(int(span), 1))
-        page, whole = await walk.first_page(low, high)
-        if whole:
-            walk.found += (e for e in page if walk.plan.matches(e))
-            read_to = high
-        else:
-            oldest = micros(page[-1].date_updated)
-            density = len(page) / max(high - oldest, 1)
-            expected = density * (high - low)
-            if expected > _SLACK * wanted + MAX_PAGE and high - low > 1 and narrowed < _MAX_NARROWING:
-                span, narrowed = (wanted + MAX_PAGE / 2) / density, narrowed + 1
-                continue
-            read_to = await walk.read_whole(low, high)
-        if read_to > low:
-            gained = sum(1 for e in walk.found if low <= micros(e.date_updated) < read_to)
-            density = max(gained, 1) / (read_to - low)
-            span = max(wanted - gained, MAX_PAGE) / density if gained else (read_to - low) * 4
-        narrowed = 0
-        if read_to < high:  # the scan's budget ran out inside the slice
-            low = read_to
-            break
-        low = read_to
+    walk = _Walk(client, plan_filters(state.filters), state, limits, on_page, density=state.density)
+    end = micros(now)
+    low = await walk.forward(state.resume, end, limit)
     if walk.requests == 0:
         # Nothing to read yet (a first poll from now): one request all the same, so a wrong key or
         # an unreachable Close fails this call, not the next.
@@ -291,8 +301,6 @@ async def poll(
     delivered = fresh[:limit]
     complete = low >= end and len(fresh) <= limit
     read_to = low if len(fresh) <= limit else micros(delivered[-1][0].date_updated)
-    if len(fresh) > limit:
-        complete = False
     return PollResult(
         delivered,
         since=from_micros(state.resume),
@@ -302,5 +310,5 @@ async def poll(
         complete=complete,
         state=state,
         read_to=read_to,
-        density=density,
+        density=walk.density,
     )

@@ -14,8 +14,9 @@ Activity is uneven (busy afternoons, quiet nights), so equal slices are not equa
 that finds no slice left to start takes the older half of what the busiest slice still has to
 read, and that slice stops where the new one begins. Every worker stays busy to the end.
 
-A scan that cannot go on (its budget, its share of the call's time, Close's rate limit, a request
-that failed for good) still returns what it read: the stretch up to where it stopped, and why.
+A scan that cannot go on (its budget, its share of the call's time, Close's rate limit) still
+returns what it read: the stretch up to where it stopped, and why. A request that failed for good
+otherwise (an outage, a refusal) ends the scan with its error.
 """
 
 from __future__ import annotations
@@ -105,10 +106,9 @@ class ScanResult(Generic[S]):
     pages: int
     cut_by: str | None = None
     """What stopped the scan early: "events" or "pages" (the budget), "time", "rate limit" (Close's
-    rate limit would have made a request wait past the deadline), "error" (a request failed for
-    good: ``error`` says how), or None."""
+    rate limit would have made a request wait past the deadline), or None."""
     error: UserFacingError | None = None
-    """The failure that cut the scan short (``cut_by`` "rate limit" or "error")."""
+    """The rate-limit refusal that cut the scan short (``cut_by`` "rate limit")."""
 
     @property
     def sinks(self) -> list[S]:
@@ -153,9 +153,9 @@ class Scanner(Generic[S]):
         """Set (and replaced) whenever a page is read or a slice finished: idle workers look again."""
 
     async def run(self) -> ScanResult[S]:
-        """Read the window. A request that fails for good (Close's rate limit would make it wait
-        past the deadline, or it kept failing) ends the scan with what was read before it, said
-        in ``cut_by``; only when nothing was read does its error propagate."""
+        """Read the window. When Close's rate limit would make a request wait past the deadline, the
+        scan ends with what was read before it, said in ``cut_by`` (its error propagates only when
+        nothing was read); any other request that failed for good raises its error."""
         if self._since >= self._until:
             return self._result()
         now, deadline = anyio.current_time(), anyio.current_effective_deadline()
@@ -178,7 +178,9 @@ class Scanner(Generic[S]):
         if budget.cancelled_caught:
             progress.cut_by = progress.cut_by or "time"
         result = self._result()
-        if progress.error is not None and not result.slices:
+        if progress.error is not None and (not result.slices or not isinstance(progress.error, RateLimited)):
+            # Only Close's rate limit leaves a partial answer: any other lasting failure is an error,
+            # so that an outage never passes for a quiet stretch of the window.
             raise progress.error
         return result
 

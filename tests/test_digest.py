@@ -103,7 +103,7 @@ async def test_a_budget_cut_is_stated_with_the_window_to_continue(busy_org):
         assert not digest["complete"] and 1000 <= digest["scanned"] < 1400
         totals, calls = [digest["total"]], 1
         while not digest["complete"]:
-            note = next(n for n in digest["notes"] if n.startswith("The scan budget stopped"))
+            note = next(n for n in digest["notes"] if n.startswith("The scan budget ("))
             until = note.split(" until=")[1].split(" ")[0]
             result = await client.call_tool("summarize_events", {"since": "7d", "until": until})
             digest = result.structured_content

@@ -194,7 +194,7 @@ def says_incomplete(tool: ToolCall, structured: dict[str, Any], text: str, basel
         return prefix and structured.get("more") is True and "poll_events again now" in text
     return (
         prefix
-        and len(ids) < len(expected_ids)
+        and len(ids) <= len(expected_ids)  # all there is may be read before the scan is cut
         and bool(structured.get("next_cursor"))
         and "next_cursor continues" in text
     )
@@ -212,6 +212,9 @@ class Observed:
     requests: int
     injected: int
     exception: str = ""
+    paced_by_close: bool = False
+    """429s that say how long to wait: a call waits them out for as long as its deadline allows, so
+    the deadline bounds it, not a number of retries."""
 
     def problems(self, baseline: Baseline) -> list[str]:
         """What is wrong with this call, whatever its outcome; empty when nothing is."""
@@ -219,7 +222,7 @@ class Observed:
         if self.elapsed > CALL_TIMEOUT + MARGIN:
             found.append(f"took {self.elapsed:.2f} s, past the {CALL_TIMEOUT:g} s deadline")
         budget = baseline.requests * (1 + MAX_RETRIES)
-        if self.requests > budget:
+        if self.requests > budget and not self.paced_by_close:
             found.append(f"made {self.requests} requests, more than {budget}")
         if self.exception:
             found.append(f"the call raised {self.exception}")
@@ -230,7 +233,7 @@ class Observed:
             if not complete and not (
                 self.tool.scans and says_incomplete(self.tool, self.structured or {}, self.text, baseline)
             ):
-                found.append("a partial or wrong answer presented as complete")
+                found.append(f"a partial or wrong answer presented as complete: {self.text[-300:]!r}")
             return found
         if any(marker in self.text for marker in CRASH_MARKERS):
             found.append(f"crash text: {self.text!r}")
@@ -413,6 +416,7 @@ async def call_under_fault(lane: Lane, arguments: dict[str, Any], faults: Faults
         requests=requests,
         injected=count - getattr(left, counter),
         exception=exception,
+        paced_by_close=counter == "burst_429" and faults.burst_429_style != "none",
     )
 
 
