@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 
 from close_events_mcp.ratewindow import Stamp, WindowTracker
-from close_events_mcp.turns import Turns, Waiter, current_lane
+from close_events_mcp.turns import Turns, Waiter, current_lane, current_rank
 
 MAX_WAIT = 120.0
 """No single wait Close asks for is honoured beyond this; the deadline decides before then."""
@@ -190,7 +190,7 @@ class RateGate:
     async def wait(self) -> Ticket:
         """Wait for this caller's turn and until a request may go out; it then counts as on its
         way until ``release``."""
-        waiter = Waiter(current_lane())
+        waiter = Waiter(current_lane(), current_rank())
         self._turns.join(waiter)
         served = False
         try:

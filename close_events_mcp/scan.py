@@ -34,7 +34,7 @@ from close_events_mcp.close_api import CloseClient
 from close_events_mcp.errors import RateLimited, UserFacingError
 from close_events_mcp.event import Event
 from close_events_mcp.query import MAX_PAGE, EventFilters
-from close_events_mcp.turns import own_lane
+from close_events_mcp.turns import own_lane, ranked
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -265,7 +265,8 @@ class Scanner(Generic[S]):
         while True:
             params = {**query, "_cursor": cursor} if cursor else query
             try:
-                page = await self._client.list_events(params)
+                with ranked(self._rank(piece)):
+                    page = await self._client.list_events(params)
             except UserFacingError as error:
                 self._fail(error)
                 return None
@@ -296,6 +297,11 @@ class Scanner(Generic[S]):
                 return piece.reached
             if piece.sink.satisfied or self._progress.stop.is_set():
                 return None
+
+    def _rank(self, piece: Slice[S]) -> float:
+        """At the rate gate, the slices nearest the start of the order go first: when the scan
+        stops early, what it returns (the contiguous stretch from the start) is then the longest."""
+        return -piece.end if self._order == "newest" else piece.start
 
     def _fail(self, error: UserFacingError) -> None:
         """A request failed for good: the scan stops, and says why."""

@@ -1,21 +1,23 @@
 """Whose request goes next through the rate gate: the callers take turns.
 
 Each caller (a scan with its workers, or a lone request) has a lane; the lanes take turns one
-request at a time, and within a lane requests go first come, first served. A scan running eight
-workers thus gets one request in each round, as does a single ``list_events`` next to it: no call
-starves another, however many workers it runs.
+request at a time. A scan running eight workers thus gets one request in each round, as does a
+single ``list_events`` next to it: no call starves another, however many workers it runs. Within
+a lane the request of lowest rank goes first (a scan ranks the part of its window it needs first
+highest), then first come, first served.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections import deque
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import anyio
 
 _LANE: contextvars.ContextVar[object | None] = contextvars.ContextVar("close_events_lane", default=None)
+_RANK: contextvars.ContextVar[float] = contextvars.ContextVar("close_events_rank", default=0.0)
 
 
 @contextmanager
@@ -33,13 +35,28 @@ def current_lane() -> object:
     return _LANE.get() or object()
 
 
+@contextmanager
+def ranked(rank: float) -> Iterator[None]:
+    """Requests made within go before those of higher rank in the same lane."""
+    token = _RANK.set(rank)
+    try:
+        yield
+    finally:
+        _RANK.reset(token)
+
+
+def current_rank() -> float:
+    return _RANK.get()
+
+
 class Waiter:
     """A request waiting for its turn."""
 
-    __slots__ = ("_woken", "lane")
+    __slots__ = ("_woken", "arrival", "lane", "rank")
 
-    def __init__(self, lane: object) -> None:
-        self.lane = lane
+    def __init__(self, lane: object, rank: float = 0.0) -> None:
+        self.lane, self.rank = lane, rank
+        self.arrival = 0
         self._woken = anyio.Event()
 
     def wake(self) -> None:
@@ -52,19 +69,21 @@ class Waiter:
 
 
 class Turns:
-    """The queue of waiters: round robin between lanes, first come first served within one."""
+    """The queue of waiters: round robin between lanes, by rank and arrival within one."""
 
     def __init__(self) -> None:
-        self._lanes: dict[object, deque[Waiter]] = {}
+        self._lanes: dict[object, list[Waiter]] = {}
         """In turn order: a dict keeps insertion order, and a lane just served is put back last."""
+        self._arrivals = itertools.count()
 
     def join(self, waiter: Waiter) -> None:
-        self._lanes.setdefault(waiter.lane, deque()).append(waiter)
+        waiter.arrival = next(self._arrivals)
+        self._lanes.setdefault(waiter.lane, []).append(waiter)
 
     def head(self) -> Waiter | None:
         """The waiter whose turn it is."""
         for queue in self._lanes.values():
-            return queue[0]
+            return min(queue, key=lambda waiter: (waiter.rank, waiter.arrival))
         return None
 
     def leave(self, waiter: Waiter, *, served: bool) -> None:

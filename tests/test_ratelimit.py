@@ -15,7 +15,7 @@ from close_events_mcp.ratelimit import (
     wait_after_429,
 )
 from close_events_mcp.ratewindow import MARGIN
-from close_events_mcp.turns import own_lane
+from close_events_mcp.turns import own_lane, ranked
 from tests.virtual_time import VIRTUAL_TIME
 
 
@@ -232,6 +232,24 @@ async def test_callers_take_turns_and_each_callers_requests_go_in_order(anyio_ba
         group.start_soon(take, gate, "c", order)  # ...and a lone request
     assert order[:5] == ["a0", "b0", "c", "a1", "b1"]  # round robin between the callers...
     assert [label for label in order if label.startswith("a")] == [f"a{i}" for i in range(8)]  # FIFO
+
+
+@pytest.mark.parametrize("anyio_backend", [VIRTUAL_TIME])
+async def test_within_a_callers_turn_the_request_of_lowest_rank_goes_first(anyio_backend):
+    gate = RateGate()
+    gate.hold(1)
+    order: list[str] = []
+
+    async def ranked_take(label: str, rank: float) -> None:
+        with ranked(rank):
+            await take(gate, label, order)
+
+    with own_lane():
+        async with anyio.create_task_group() as group:
+            for label, rank in [("older slice", 2.0), ("newest slice", 0.0), ("middle slice", 1.0)]:
+                group.start_soon(ranked_take, label, rank)
+                await anyio.lowlevel.checkpoint()
+    assert order == ["newest slice", "middle slice", "older slice"]
 
 
 @pytest.mark.parametrize("anyio_backend", [VIRTUAL_TIME])
