@@ -7,8 +7,9 @@ The limiter runs in its own process on a loopback port: the emulator (the demo o
 seconds), limiting the key to ``--rate-limit`` requests a second and adding ``--latency`` to every
 answer. close-events-mcp runs in its own process over stdio with its default settings (a 30 s
 call timeout, 8 requests in flight per scan); ``--calls`` calls of ``summarize_events
-since=--since`` go out at once. For each call: whether it failed, the events it read, whether
-its digest is complete, and how long it took; for all: the requests and 429s the limiter saw.
+since=--since`` go out at once. For each call: whether it failed, the events it summarised (the
+stretch of the window its digest covers) of those it read, whether its digest is complete, and
+how long it took; for all: the requests and 429s the limiter saw.
 
     python bench/concurrent_digests.py [--runs 1] [--calls 5] [--since 30d] [--rate-limit 20]
         [--latency 0.15] [--filler 20000] [--server-root PATH]
@@ -47,6 +48,9 @@ class Call:
     failed: str
     """The error's text, or empty."""
     events: int
+    """Summarised: the contiguous stretch of the window the digest covers."""
+    scanned: int
+    """Read from Close."""
     complete: bool
     seconds: float
 
@@ -88,9 +92,9 @@ def one_round(name: str, resets: str, args: argparse.Namespace, root: Path) -> R
 def _call(result: dict[str, Any], seconds: float) -> Call:
     if result.get("isError"):
         content = result.get("content") or [{"text": str(result.get("error"))}]
-        return Call(content[0].get("text", ""), 0, False, seconds)
+        return Call(content[0].get("text", ""), 0, 0, False, seconds)
     digest = result["structuredContent"]
-    return Call("", digest["total"], bool(digest["complete"]), seconds)
+    return Call("", digest["total"], digest.get("scanned", 0), bool(digest["complete"]), seconds)
 
 
 def render(rounds: list[Round], args: argparse.Namespace, root: Path) -> str:
@@ -101,11 +105,7 @@ def render(rounds: list[Round], args: argparse.Namespace, root: Path) -> str:
         seen[round_.limiter, round_.resets] += 1
         number = seen[round_.limiter, round_.resets]
         failed = sum(1 for call in round_.calls if call.failed)
-        calls = "; ".join(
-            f"{'**failed** ' + _short(call.failed) if call.failed else f'{call.events:,} events'}"
-            f"{'' if call.failed or call.complete else ' (partial)'} in {call.seconds:.1f} s"
-            for call in round_.calls
-        )
+        calls = "; ".join(_describe(call) for call in round_.calls)
         requests = sum(round_.statuses.values())
         rows.append(
             f"| {round_.limiter} | {round_.resets} | {number} | {failed} of {len(round_.calls)} | {calls} "
@@ -125,11 +125,19 @@ def render(rounds: list[Round], args: argparse.Namespace, root: Path) -> str:
             "",
             f"Machine: {machine()}.",
             "",
-            "| limiter | resets | run | failed | each call: events read in seconds | requests | 429s |",
+            "| limiter | resets | run | failed | each call: events summarised of those read, in seconds "
+            "| requests | 429s |",
             "| --- | --- | ---: | ---: | --- | ---: | ---: |",
             *rows,
         ]
     )
+
+
+def _describe(call: Call) -> str:
+    if call.failed:
+        return f"**failed** {_short(call.failed)} in {call.seconds:.1f} s"
+    partial = "" if call.complete else " (partial)"
+    return f"{call.events:,} of {call.scanned:,}{partial} in {call.seconds:.1f} s"
 
 
 def _short(text: str) -> str:
@@ -161,11 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.runs):
             rounds.append(one_round(name, resets, args, root))
             done = rounds[-1]
-            print(
-                f"{name} {resets}: {[(c.failed[:40], c.events, round(c.seconds, 1)) for c in done.calls]} "
-                f"{dict(done.statuses)}",
-                file=sys.stderr,
-            )
+            calls = [(c.failed[:40], c.events, c.scanned, round(c.seconds, 1)) for c in done.calls]
+            print(f"{name} {resets}: {calls} {dict(done.statuses)}", file=sys.stderr)
     print(render(rounds, args, root))
     return 0
 
