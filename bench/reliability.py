@@ -13,6 +13,7 @@ counted and written to docs/reliability.md.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import Counter
@@ -178,8 +179,9 @@ def report(tallies: list[Tally], rounds: int, seconds: float, fault_free_request
         f"returned the complete answer, {total['ok after retry']} of them after retrying; "
         f"{total['incomplete, said so']} answered with part of a scan and said so; {total['clean error']} "
         f"ended in a clean, actionable error. {verdict}. The slowest call took {slowest:.2f} s against a "
-        f"{CALL_TIMEOUT:g} s deadline, and no call made more than {most} requests (budget {budget}), so "
-        "nothing retries without bound. "
+        f"{CALL_TIMEOUT:g} s deadline, and no call made more than {most} requests (budget {budget}, but 429s "
+        "that say how long to wait are waited out for as long as the deadline allows), so nothing retries "
+        "without bound. "
         f"{'Every fault-free call' if not next_failed else f'All but {next_failed} of the fault-free calls'} "
         "that followed returned the complete answer on the same server.",
         "",
@@ -188,9 +190,11 @@ def report(tallies: list[Tally], rounds: int, seconds: float, fault_free_request
         "non-JSON or undecodable bodies, and a hang or a drip cut at the per-request timeout (a whole-answer "
         "timer, so a drip cannot stretch one request past it). Lasting ones end in an error that says what "
         "to do, as soon as the retries are spent or the deadline leaves no room for the next wait. A scan "
-        "that meets a lasting fault half way ends in that error too: the pages read so far are never shown "
-        "as a digest. Oversized bodies are refused outright, never retried and never read past the cap: a "
-        "response that large is not a page of events, so the error points at CLOSE_API_BASE_URL.",
+        "that meets a lasting fault half way ends in that error too (the pages read so far are never shown "
+        "as a digest), except Close's rate limit: a scan it stops answers with what it read, marked "
+        "incomplete, with the way to the rest. Oversized bodies are refused outright, never retried and "
+        "never read past the cap: a response that large is not a page of events, so the error points at "
+        "CLOSE_API_BASE_URL.",
         "",
         "Two scan cases are asserted by the tests rather than counted here: a week's scan that meets a "
         "lasting 503 half way through its pages ends in that error, and a passing one is "
@@ -206,6 +210,10 @@ def report(tallies: list[Tally], rounds: int, seconds: float, fault_free_request
     return "\n".join(lines) + "\n"
 
 
+BENCH_SECTION = re.compile(r"<!-- bench:(?P<name>[\w-]+) -->.*?<!-- /bench:(?P=name) -->", re.DOTALL)
+"""Sections other benchmarks write into the same page (see ``report.write_section``)."""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=10, help="rounds of every fault kind (default 10)")
@@ -219,7 +227,8 @@ def main() -> int:
     tallies, fault_free_requests = anyio.run(run_all, args.rounds)
     text = report(tallies, args.rounds, time.monotonic() - started, fault_free_requests)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    kept = [m.group(0) for m in BENCH_SECTION.finditer(args.out.read_text())] if args.out.exists() else []
+    args.out.write_text(text + "".join(f"\n{section}\n" for section in kept))  # other benchmarks' sections
     print(text)
     failed = any(t.outcomes[name] for t in tallies for name in FAILURES)
     return 1 if failed or any(t.next_call_failed for t in tallies) else 0
