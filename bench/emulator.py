@@ -18,10 +18,7 @@ import json
 import math
 import re
 import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -32,6 +29,9 @@ import uvicorn
 
 from close_events_mcp.sandbox.app import Faults, SandboxApp
 from close_events_mcp.sandbox.seed import build_demo_org
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from served import ServedProcess
 
 FILLER_DAYS = 7.0
 
@@ -130,8 +130,10 @@ def serve(argv: Sequence[str] | None = None) -> None:
     server.run(sockets=[sock])
 
 
-class Emulator:
+class Emulator(ServedProcess):
     """``with Emulator(now, filler=…) as emulator:`` its API base URL is ``emulator.base_url``."""
+
+    name = "the emulator"
 
     def __init__(
         self,
@@ -143,7 +145,7 @@ class Emulator:
         style: str = "ratelimit",
         resets: str = "decimal",
     ) -> None:
-        self.command = [
+        command = [
             sys.executable,
             str(Path(__file__).resolve()),
             "--now",
@@ -158,37 +160,8 @@ class Emulator:
             resets,
         ]
         if rate_limit is not None:
-            self.command += ["--rate-limit", str(rate_limit)]
-        self.process: subprocess.Popen[str] | None = None
-        self.root = ""
-
-    def __enter__(self) -> Emulator:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("PORT "):
-            self.process.kill()
-            raise RuntimeError("the emulator did not start")
-        self.root = f"http://127.0.0.1:{int(line.split()[1])}"
-        time.sleep(0.2)  # uvicorn accepts on the socket a moment after it is handed over
-        return self
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.root}/api/v1"
-
-    def statuses(self) -> Counter[int]:
-        with urllib.request.urlopen(f"{self.root}/_bench/stats", timeout=10) as response:
-            return Counter({int(k): v for k, v in json.loads(response.read()).items()})
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            command += ["--rate-limit", str(rate_limit)]
+        super().__init__(command)
 
 
 if __name__ == "__main__":

@@ -42,10 +42,8 @@ import json
 import math
 import random
 import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -56,6 +54,7 @@ from urllib.parse import parse_qsl
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from served import ServedProcess
 from standin_corpus import CUSTOM_FIELDS, FILTERS, SUPPORTED, Corpus
 
 PREFIX = "/api/v1"
@@ -299,8 +298,10 @@ def serve(argv: Sequence[str] | None = None) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-class StandIn:
+class StandIn(ServedProcess):
     """``with StandIn(events=…, rate_limit=…, resets="whole") as standin:`` in a process of its own."""
+
+    name = "the stand-in"
 
     def __init__(
         self,
@@ -313,8 +314,8 @@ class StandIn:
         resets: str = "decimal",
         latency: float = 0.0,
     ) -> None:
-        self.command = [sys.executable, str(Path(__file__).resolve()), "--events", str(events)]
-        self.command += [
+        command = [sys.executable, str(Path(__file__).resolve()), "--events", str(events)]
+        command += [
             "--days",
             str(days),
             "--seed",
@@ -325,39 +326,10 @@ class StandIn:
             str(latency),
         ]
         if now is not None:
-            self.command += ["--now", now.astimezone(UTC).isoformat()]
+            command += ["--now", now.astimezone(UTC).isoformat()]
         if rate_limit is not None:
-            self.command += ["--rate-limit", str(rate_limit)]
-        self.process: subprocess.Popen[str] | None = None
-        self.root = ""
-
-    def __enter__(self) -> StandIn:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("PORT "):
-            self.process.kill()
-            raise RuntimeError("the stand-in did not start")
-        self.root = f"http://127.0.0.1:{int(line.split()[1])}"
-        time.sleep(0.2)  # uvicorn accepts on the socket a moment after it is handed over
-        return self
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.root}/api/v1"
-
-    def statuses(self) -> Counter[int]:
-        with urllib.request.urlopen(f"{self.root}/_bench/stats", timeout=10) as response:
-            return Counter({int(k): v for k, v in json.loads(response.read()).items()})
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            command += ["--rate-limit", str(rate_limit)]
+        super().__init__(command)
 
 
 if __name__ == "__main__":
