@@ -345,18 +345,7 @@ def argument_specs(tool: str) -> dict[str, tuple[st.SearchStrategy[Any], st.Sear
     """Each argument of ``tool``: a strategy of good values, and one of hostile ones."""
     valid = valid_values(ORG)
     texts = {name: (valid[name], hostile_text(valid[name])) for name in valid}
-    filters = {
-        name: texts[name]
-        for name in (
-            "object_type",
-            "action",
-            "object_id",
-            "lead_id",
-            "user_id",
-            "request_id",
-            "changed_field",
-        )
-    }
+    filters = {name: texts[name] for name in (*catalog.FILTER_NAMES, "changed_field")}
     window = {"since": texts["since"], "until": texts["until"]}
     flag = (st.booleans(), HOSTILE_FLAG)
     if tool == "list_events":
@@ -560,20 +549,7 @@ async def test_prompt_arguments_are_checked_before_they_land_in_a_prompt(harness
 @pytest.mark.parametrize(
     ("tool", "argument"),
     [
-        *(
-            ("list_events", name)
-            for name in (
-                "object_type",
-                "action",
-                "object_id",
-                "lead_id",
-                "user_id",
-                "request_id",
-                "since",
-                "until",
-                "changed_field",
-            )
-        ),
+        *(("list_events", name) for name in (*catalog.FILTER_NAMES, "since", "until", "changed_field")),
         ("get_event", "event_id"),
         ("summarize_events", "changed_field"),
         ("poll_events", "since"),

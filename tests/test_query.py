@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
 from close_events_mcp.query import (
     EventFilters,
@@ -142,17 +143,7 @@ def test_filters_passed_with_a_cursor_must_agree():
     assert conflicting_filters(token.filters, parse_filters(exclude_noisy=True, now=NOW)) == ["exclude_noisy"]
 
 
-TEXT_ARGUMENTS = (
-    "object_type",
-    "action",
-    "object_id",
-    "lead_id",
-    "user_id",
-    "request_id",
-    "since",
-    "until",
-    "changed_field",
-)
+TEXT_ARGUMENTS = (*catalog.FILTER_NAMES, "since", "until", "changed_field")
 HOSTILE_96K = "<!--" * 24_576
 """96 KB that the old sanitiser took 7 s to echo back in an error (an unclosed comment at every 4th
 character)."""
