@@ -6,6 +6,7 @@ failure becomes a ``ToolError`` whose message tells the model what to do next.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -28,7 +29,7 @@ from close_events_mcp.event import Event
 from close_events_mcp.names import NameBook
 from close_events_mcp.results import dump
 from close_events_mcp.schemas import compact_output_schema
-from close_events_mcp.text import redact
+from close_events_mcp.text import redact, secret_forms
 
 if TYPE_CHECKING:
     import httpx
@@ -120,11 +121,19 @@ def text_result(
     ]
     data = dump(structured)
     if secrets:
-        text, data = redact(text, secrets), _redacted(data, secrets)
+        text = redact(text, secrets)
+        if _holds_secret(data, secrets):  # walk the result only when it holds one: a rare case
+            data = _redacted(data, secrets)
     return CallToolResult(
         content=[TextContent(type="text", text=cap_text(text, cap))],
         structured_content=cap_structured(data, cap, maps, keep),
     )
+
+
+def _holds_secret(data: dict[str, Any], secrets: Sequence[str]) -> bool:
+    encoded = json.dumps(data, ensure_ascii=False)
+    forms = (form for secret in secrets for form in secret_forms(secret))
+    return any(json.dumps(form, ensure_ascii=False)[1:-1] in encoded for form in forms)
 
 
 def _redacted(node: Any, secrets: Sequence[str]) -> Any:
