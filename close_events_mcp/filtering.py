@@ -13,12 +13,10 @@ from close_events_mcp import catalog
 from close_events_mcp.event import Event
 from close_events_mcp.query import EventFilters
 
-AUTOSAVES = frozenset(
-    (entry.name, action.name)
-    for entry in catalog.OBJECT_TYPES
-    for action in entry.actions
-    if action.noise == "autosave"
+NOISY = frozenset(
+    (entry.name, action.name) for entry in catalog.OBJECT_TYPES for action in entry.actions if action.noise
 )
+"""What exclude_noisy drops: every action the catalog marks as noise, autosaves and progress updates."""
 _SELECTIVITY = {"request_id": 32, "object_id": 16, "lead_id": 8, "user_id": 4, "object_type": 2, "action": 1}
 _FIELD_SUFFIXES = ("", "_id", "_label", "_name", "_formatted")
 
@@ -52,7 +50,7 @@ class FilterPlan:
                 return False
         if (
             self.exclude_noisy
-            and (catalog.LEGACY_NAMES.get(event.object_type, event.object_type), event.action) in AUTOSAVES
+            and (catalog.LEGACY_NAMES.get(event.object_type, event.object_type), event.action) in NOISY
         ):
             return False
         if self.changed_field:
@@ -69,7 +67,7 @@ class FilterPlan:
         if self.changed_field:
             checked.append(f"changed_field={self.changed_field}")
         if self.exclude_noisy:
-            checked.append("exclude_noisy")
+            checked.append("exclude_noisy (autosave and progress updates)")
         asked = catalog.combo_label(self.close.names) if self.close.names else "no filter"
         return f"Close was asked for {asked} (and the time window); {', '.join(checked)} checked here."
 

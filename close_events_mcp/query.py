@@ -175,7 +175,8 @@ class EventFilters:
     changed_field: str | None = None
     """Only events whose changed_fields include this field (checked on our side)."""
     exclude_noisy: bool = False
-    """Drop autosave updates of emails, calls, SMS and notes (checked on our side)."""
+    """Drop what the catalog marks as noise: the autosave updates of emails, calls, SMS and notes, and the
+    progress updates of imports, exports and bulk actions (checked on our side)."""
 
     @property
     def names(self) -> frozenset[str]:
@@ -202,7 +203,7 @@ class EventFilters:
         if self.changed_field:
             parts.append(f"changed_field={key_text(self.changed_field)}")
         if self.exclude_noisy:
-            parts.append("autosaves excluded")
+            parts.append("autosave and progress updates excluded")
         return ", ".join(parts) or "no filters"
 
     def to_json(self) -> dict[str, str]:
