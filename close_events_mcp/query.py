@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -33,8 +33,20 @@ _RELATIVE: Final = re.compile(
 )
 _UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DATE_ONLY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SEPARATORS: Final = re.compile(r"[\s_-]+")
+DAY_WORDS: Final = ("today", "yesterday", "this week", "last week")
+"""Calendar words since and until accept, each naming the moment its day or ISO week starts (UTC)."""
+_DAY_LABELS: Final = {
+    "today": "today 00:00 UTC",
+    "yesterday": "yesterday 00:00 UTC",
+    "this week": "this week: Monday 00:00 UTC",
+    "last week": "last week: Monday 00:00 UTC",
+}
 _FIELD: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. ()/&'-]{0,119}")
 MAX_WINDOW_DAYS: Final = 366
+_TIME_LOOKS: Final = (
+    "times are dates like 2026-11-20, datetimes like 2026-11-20T14:00:00Z, windows like 24h or today"
+)
 _LONGEST: Final[dict[str, tuple[int, str]]] = {
     "object_type": (200, "object types are short names like lead or activity.email"),
     "action": (200, "actions are single words like created, updated or deleted"),
@@ -43,8 +55,8 @@ _LONGEST: Final[dict[str, tuple[int, str]]] = {
     "user_id": (200, "user IDs are user_ followed by letters and digits"),
     "request_id": (200, "request IDs are req_ followed by letters and digits"),
     "event_id": (200, "event IDs are ev_ followed by letters and digits"),
-    "since": (64, "times are dates like 2026-11-20, datetimes like 2026-11-20T14:00:00Z or windows like 24h"),
-    "until": (64, "times are dates like 2026-11-20, datetimes like 2026-11-20T14:00:00Z or windows like 24h"),
+    "since": (64, _TIME_LOOKS),
+    "until": (64, _TIME_LOOKS),
     "changed_field": (200, "field names are like status_label or custom.cf_…, or a custom field's name"),
 }
 """The most characters each text argument may have, and what a good one looks like. Far longer than
@@ -136,13 +148,43 @@ def parse_action(value: str | None, object_type: str | None) -> str | None:
     raise ArgumentError(f"action {show(value)} is not valid here.{hint} {scope}: {', '.join(allowed)}.")
 
 
+def day_word(value: str) -> str | None:
+    """``value`` as one of ``DAY_WORDS`` (any case; spaces, ``_`` or ``-`` between the words), or None."""
+    word = _SEPARATORS.sub(" ", value.strip().lower())
+    return word if word in DAY_WORDS else None
+
+
+def day_start(word: str, now: datetime) -> datetime:
+    """When the day or ISO week ``word`` names begins, in UTC: ``today`` is 00:00 UTC today, ``yesterday``
+    00:00 UTC the day before, ``this week`` Monday 00:00 UTC of the current ISO week and ``last week`` the
+    Monday before. As until, a word means the same start, so since=yesterday until=today is yesterday
+    alone and since=last week until=this week is last week alone."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = today - timedelta(days=today.weekday())
+    return {
+        "today": today,
+        "yesterday": today - timedelta(days=1),
+        "this week": monday,
+        "last week": monday - timedelta(days=7),
+    }[word]
+
+
 def parse_time(name: str, value: str | None, now: datetime) -> datetime | None:
-    """ISO 8601 date or datetime (naive = UTC), or a relative window back from now (90m, 24h, 7d)."""
+    """ISO 8601 date or datetime (naive = UTC), a relative window back from now (90m, 24h, 7d), or a
+    calendar word (today, yesterday, this week, last week: when that day or week starts, UTC)."""
+    return _parse_time(name, value, now)[0]
+
+
+def _parse_time(name: str, value: str | None, now: datetime) -> tuple[datetime | None, str | None]:
+    """The moment, and when a calendar word named it, the word's label for headers."""
     value = _text(name, value)
     if not value:
-        return None
+        return None, None
     if value.lower() == "now":
-        return now
+        return now, None
+    word = day_word(value)
+    if word is not None:
+        return day_start(word, now), _DAY_LABELS[word]
     relative = _RELATIVE.fullmatch(value)
     if relative:
         seconds = float(relative.group(1)) * _UNIT_SECONDS[relative.group(2)[0].lower()]
@@ -150,14 +192,15 @@ def parse_time(name: str, value: str | None, now: datetime) -> datetime | None:
             raise ArgumentError(
                 f"{name} {show(value)} reaches back more than a year; Close keeps 30 days of events."
             )
-        return now - timedelta(seconds=seconds)
+        return now - timedelta(seconds=seconds), None
     moment = parse_timestamp(value.replace(" ", "T", 1) if _DATE_ONLY.match(value) else value)
     if moment is None or not 2000 <= moment.year <= 2100:
         raise ArgumentError(
             f"{name} {show(value)} is not a time. Use an ISO 8601 date (2026-11-20), a datetime "
-            "(2026-11-20T14:00:00Z; no offset means UTC) or a window back from now: 90m, 24h, 7d."
+            "(2026-11-20T14:00:00Z; no offset means UTC), a window back from now (90m, 24h, 7d) or today, "
+            "yesterday, this week, last week (their start, UTC)."
         )
-    return moment
+    return moment, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +220,10 @@ class EventFilters:
     exclude_noisy: bool = False
     """Drop what the catalog marks as noise: the autosave updates of emails, calls, SMS and notes, and the
     progress updates of imports, exports and bulk actions (checked on our side)."""
+    since_word: str | None = field(default=None, compare=False)
+    """When since was given as a calendar word (``today``, …), what it means, for headers."""
+    until_word: str | None = field(default=None, compare=False)
+    """The same for until."""
 
     @property
     def names(self) -> frozenset[str]:
@@ -197,9 +244,9 @@ class EventFilters:
         """The filters as the model would write them, for headers and footers."""
         parts = [f"{name}={getattr(self, name)}" for name in catalog.FILTER_NAMES if getattr(self, name)]
         if self.since:
-            parts.append(f"since {format_timestamp(self.since)}")
+            parts.append(f"since {format_timestamp(self.since)}{_word(self.since_word)}")
         if self.until:
-            parts.append(f"until {format_timestamp(self.until)}")
+            parts.append(f"until {format_timestamp(self.until)}{_word(self.until_word)}")
         if self.changed_field:
             parts.append(f"changed_field={key_text(self.changed_field)}")
         if self.exclude_noisy:
@@ -214,8 +261,12 @@ class EventFilters:
             if isinstance(v, bool)
             else v
             for k, v in asdict(self).items()
-            if v
+            if v and k not in ("since_word", "until_word")
         }
+
+
+def _word(label: str | None) -> str:
+    return f" ({label})" if label else ""
 
 
 def _close_time(moment: datetime) -> str:
@@ -239,8 +290,8 @@ def parse_filters(
     now: datetime,
 ) -> EventFilters:
     kind = parse_object_type(object_type)
-    start = parse_time("since", since, now)
-    end = parse_time("until", until, now)
+    start, start_word = _parse_time("since", since, now)
+    end, end_word = _parse_time("until", until, now)
     if start is not None and start > now + timedelta(minutes=5):
         raise ArgumentError(f"since {format_timestamp(start)} is in the future; events only exist up to now.")
     if start is not None and end is not None and end <= start:
@@ -258,6 +309,8 @@ def parse_filters(
         until=end,
         changed_field=parse_changed_field(changed_field),
         exclude_noisy=bool(exclude_noisy),
+        since_word=start_word,
+        until_word=end_word,
     )
 
 

@@ -1,7 +1,7 @@
 """Argument validation, time windows and the paging token."""
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -40,10 +40,79 @@ def test_times(text, expected):
     assert parse_time("since", text, NOW) == expected
 
 
-@pytest.mark.parametrize("text", ["yesterday", "7", "-1d", "2026-13-01", "1999-01-01", "d7", "7d; drop"])
+@pytest.mark.parametrize(
+    "text", ["tomorrow", "next week", "7", "-1d", "2026-13-01", "1999-01-01", "d7", "7d; drop"]
+)
 def test_bad_times_say_which_formats_work(text):
     with pytest.raises(ArgumentError, match=r"since .* is not a time\. Use an ISO 8601 date"):
         parse_time("since", text, NOW)
+
+
+WEDNESDAY = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)
+"""A Wednesday afternoon: its ISO week began on Monday 23 November."""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("today", datetime(2026, 11, 25, tzinfo=UTC)),
+        ("yesterday", datetime(2026, 11, 24, tzinfo=UTC)),
+        ("this week", datetime(2026, 11, 23, tzinfo=UTC)),
+        ("last week", datetime(2026, 11, 16, tzinfo=UTC)),
+        (" Today ", datetime(2026, 11, 25, tzinfo=UTC)),
+        ("Last_Week", datetime(2026, 11, 16, tzinfo=UTC)),
+        ("this-week", datetime(2026, 11, 23, tzinfo=UTC)),
+        ("LAST  WEEK", datetime(2026, 11, 16, tzinfo=UTC)),
+    ],
+)
+def test_calendar_words_name_the_start_of_their_day_or_week_in_utc(text, expected):
+    """Agents are asked "what happened today / yesterday / this week / last week"."""
+    assert parse_time("since", text, WEDNESDAY) == expected
+    assert parse_time("until", text, WEDNESDAY) == expected
+    # The same words, asked from another zone's clock, still mean UTC days and weeks.
+    elsewhere = WEDNESDAY.astimezone(timezone(timedelta(hours=-10)))
+    assert parse_time("since", text, elsewhere) == expected
+
+
+def test_calendar_words_at_the_edges_of_a_day_and_a_week():
+    monday_midnight = datetime(2026, 11, 23, tzinfo=UTC)
+    assert parse_time("since", "this week", monday_midnight) == monday_midnight
+    assert parse_time("since", "today", monday_midnight) == monday_midnight
+    assert parse_time("since", "last week", monday_midnight) == datetime(2026, 11, 16, tzinfo=UTC)
+    sunday_night = datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC)
+    assert parse_time("since", "this week", sunday_night) == monday_midnight
+    assert parse_time("since", "yesterday", monday_midnight) == datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def test_a_calendar_word_as_until_ends_the_window_where_that_day_or_week_starts():
+    """since=yesterday until=today is exactly yesterday; since=last week until=this week is last week."""
+    yesterday = parse_filters(since="yesterday", until="today", now=WEDNESDAY)
+    assert (yesterday.since, yesterday.until) == (
+        datetime(2026, 11, 24, tzinfo=UTC),
+        datetime(2026, 11, 25, tzinfo=UTC),
+    )
+    last_week = parse_filters(since="last week", until="this week", now=WEDNESDAY)
+    assert last_week.until - last_week.since == timedelta(days=7)
+    assert last_week.to_params() == {
+        "date_updated__gte": "2026-11-16T00:00:00Z",
+        "date_updated__lt": "2026-11-23T00:00:00Z",
+    }
+    with pytest.raises(ArgumentError, match="must be later than since"):
+        parse_filters(since="today", until="yesterday", now=WEDNESDAY)
+
+
+def test_the_header_says_what_a_calendar_word_meant_in_utc():
+    described = parse_filters(since="yesterday", until="today", now=WEDNESDAY).describe()
+    assert described == (
+        "since 2026-11-24T00:00:00Z (yesterday 00:00 UTC), until 2026-11-25T00:00:00Z (today 00:00 UTC)"
+    )
+    assert parse_filters(since="this week", now=WEDNESDAY).describe() == (
+        "since 2026-11-23T00:00:00Z (this week: Monday 00:00 UTC)"
+    )
+    # Given as a datetime, the window reads as before; the words never reach the structured query.
+    assert parse_filters(since="2026-11-24", now=WEDNESDAY).describe() == "since 2026-11-24T00:00:00Z"
+    assert parse_filters(since="last week", now=WEDNESDAY).to_json() == {"since": "2026-11-16T00:00:00Z"}
+    assert parse_filters(since="today", now=WEDNESDAY) == parse_filters(since="2026-11-25", now=WEDNESDAY)
 
 
 def test_window_checks():
