@@ -1,7 +1,7 @@
 """Command line: serve MCP, run one tool, check the credential, or serve the emulator.
 
     close-events-mcp [--demo] [--transport stdio|streamable-http] [--host H] [--port N]
-    close-events-mcp call TOOL [key=value ...] [--demo] [--structured]
+    close-events-mcp call TOOL [key=value ...] [--demo] [--structured]   (options anywhere after call)
     close-events-mcp check [--demo]
     close-events-mcp sandbox [--host H] [--port N] [--latency MS] [--rate-limit N] [--filler-events N]
 
@@ -18,7 +18,9 @@ import argparse
 import gc
 import json
 import logging
+import os
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -113,10 +115,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8000, help="HTTP transport: port (default 8000)")
     commands = parser.add_subparsers(dest="command", metavar="{call,check,sandbox}")
 
-    call = commands.add_parser("call", help="run one tool and print what the agent would read")
+    call = commands.add_parser(
+        "call",
+        help="run one tool and print what the agent would read",
+        description="Run one tool and print the text the agent would read. Exit 0 when the tool answered, "
+        "1 when it answered with an error, 2 when the command line is wrong.",
+        epilog=CALL_SYNTAX,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+    )
+    call.add_argument(
+        "-h", "--help", action=_CallHelp, help="show this help, with every tool and its arguments"
+    )
     _common(call, suppress=True)
-    call.add_argument("tool", help="tool name, e.g. list_events")
-    call.add_argument("arguments", nargs="*", metavar="key=value", help="tool arguments")
+    call.add_argument("tool", help="tool name, e.g. list_events (the tools are listed below)")
+    call.add_argument(
+        "arguments", nargs="*", metavar="key=value", help="tool arguments, each key at most once"
+    )
     call.add_argument("--structured", action="store_true", help="print structured_content as JSON instead")
 
     check = commands.add_parser("check", help="verify the credential and say what it can see")
@@ -134,14 +149,87 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CALL_SYNTAX = """\
+Tool arguments are key=value pairs, one per argument, each key at most once. Quote a value that
+holds spaces (since='last week'); numbers and true/false are converted as the tool's schema says.
+Options such as --demo may come before or after the arguments.
+
+examples:
+  close-events-mcp call list_events object_type=lead action=deleted limit=3 --demo
+  close-events-mcp call list_events since=yesterday until=today --demo
+  close-events-mcp call summarize_events since='this week' --demo
+  close-events-mcp call describe_event_types object_type=lead"""
+
+
+class _CallHelp(argparse.Action):
+    """``call --help``: the usage and syntax, then every tool and its arguments, read from the server."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        parser.print_help()
+        print("\ntools (key=value arguments each takes):")
+        for line in tool_lines(anyio.run(served_tools)):
+            print(line)
+        parser.exit()
+
+
+async def served_tools() -> dict[str, list[str]]:
+    """Each tool the server offers, with its argument names, in the order it lists them."""
+    from mcp import Client
+
+    from close_events_mcp.server import build_server
+
+    async with Client(build_server(Settings())) as client:
+        listed = (await client.list_tools()).tools
+    return {tool.name: list((tool.input_schema or {}).get("properties") or {}) for tool in listed}
+
+
+def tool_lines(tools: dict[str, list[str]]) -> list[str]:
+    lines: list[str] = []
+    for name, keys in tools.items():
+        described = ", ".join(keys) if keys else "(no arguments)"
+        lines += textwrap.wrap(
+            described, width=100, initial_indent=f"  {name:<22}", subsequent_indent=" " * 24
+        )
+    return lines
+
+
 def parse_tool_arguments(pairs: Sequence[str]) -> dict[str, str]:
+    from close_events_mcp.query import show
+
     arguments: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"tool arguments are key=value pairs; got {pair!r}")
-        arguments[key.strip()] = value
+            raise ConfigError(
+                f"tool arguments are key=value pairs (limit=3, since=yesterday); got {show(pair)}"
+            )
+        if key in arguments:
+            raise ConfigError(
+                f"{show(key)} is given twice ({show(arguments[key])} and {show(value)}); "
+                "give each argument once"
+            )
+        arguments[key] = value
     return arguments
+
+
+def split_call_line(args: argparse.Namespace, extras: Sequence[str]) -> str | None:
+    """Moves the key=value pairs argparse left over (those after an option, as in ``call list_events
+    --demo limit=1``) to the tool's arguments, in order; returns what is left that is not one."""
+    strays = [extra for extra in extras if extra.startswith("-") or "=" not in extra]
+    if strays or args.command != "call":
+        return " ".join(strays or extras)
+    args.arguments = [*args.arguments, *extras]
+    return None
 
 
 def demo_setup(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
@@ -158,7 +246,10 @@ def demo_setup(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras and (unknown := split_call_line(args, extras)):
+        parser.error(f"unrecognized arguments: {unknown}")
     try:
         settings = settings_from_env()
     except ConfigError as exc:
@@ -243,26 +334,67 @@ async def run_call(
 ) -> int:
     from mcp import Client
 
+    from close_events_mcp.query import show
     from close_events_mcp.server import build_server
 
     async with Client(build_server(settings, transport=transport)) as client:
+        served = [listed.name for listed in (await client.list_tools()).tools]
+        if tool not in served:
+            print(
+                f"close-events-mcp: there is no tool {show(tool)}; the tools are {', '.join(served)} "
+                "(close-events-mcp call --help lists their arguments).",
+                file=sys.stderr,
+            )
+            return 2
         result = await client.call_tool(tool, dict(arguments))
     if structured and result.structured_content is not None:
-        print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
+        output = json.dumps(result.structured_content, indent=2, ensure_ascii=False)
     else:
-        print("\n".join(block.text for block in result.content if block.type == "text"))
+        output = "\n".join(block.text for block in result.content if block.type == "text")
+    write_stdout(output + "\n")
     return 1 if result.is_error else 0
+
+
+def write_stdout(text: str) -> None:
+    """Writes ``text`` to stdout; a reader that stopped early (``| head``) is not an error. Python's
+    own flush at exit would then fail again, so stdout is pointed at the null device."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
 
 
 async def run_check(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> int:
     from close_events_mcp.close_api import CloseClient
-    from close_events_mcp.errors import UserFacingError
+    from close_events_mcp.errors import AuthenticationFailed, MissingCredentials, UserFacingError
 
     credential = settings.credential
     try:
         async with CloseClient(settings, transport=transport) as client:
             with anyio.fail_after(settings.call_timeout):
                 me = await client.me()
+    except AuthenticationFailed:
+        assert credential is not None  # a 401 is only mapped to this with a credential
+        print(
+            f"Check failed: Close rejected the {credential.description} in {credential.env_var} (HTTP 401). "
+            "Check that it is current and complete (Close → Settings → Developer → API Keys), then run "
+            "close-events-mcp check again.",
+            file=sys.stderr,
+        )
+        return 1
+    except MissingCredentials:
+        print(
+            "Check failed: no Close credential is configured. Set CLOSE_API_KEY to an API key (Close → "
+            "Settings → Developer → API Keys) or CLOSE_ACCESS_TOKEN to an OAuth token, or run "
+            "close-events-mcp check --demo to try the demo organization.",
+            file=sys.stderr,
+        )
+        return 1
     except UserFacingError as exc:
         print(f"Check failed: {exc}", file=sys.stderr)
         return 1

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import os
+import subprocess
+import sys
 
-from close_events_mcp.cli import main
+import anyio
+import pytest
+from mcp import Client
+
+from close_events_mcp.cli import demo_setup, main, run_check
+from close_events_mcp.config import Credential, Secret, Settings
+from close_events_mcp.server import build_server
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +56,100 @@ def test_bad_environment_is_reported(capsys, monkeypatch):
     monkeypatch.setenv("CLOSE_API_BASE_URL", "ftp://example.com")
     assert main(["check"]) == 2
     assert "CLOSE_API_BASE_URL must be an http(s) URL" in capsys.readouterr().err
+
+
+def test_call_help_lists_every_tool_its_arguments_and_the_syntax(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["call", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "key=value pairs, one per argument, each key at most once" in out
+    assert "before or after the arguments" in out
+    served = anyio.run(_served_names)
+    listed = [
+        line.split()[0] for line in out.split("tools (key=value arguments each takes):\n")[1].splitlines()
+    ]
+    assert [name for name in listed if not name.endswith(",")] == served
+    assert "  get_event             event_id\n" in out
+    assert "changed_field, exclude_noisy, limit, cursor" in out
+
+
+async def _served_names() -> list[str]:
+    async with Client(build_server(Settings())) as connected:
+        return [tool.name for tool in (await connected.list_tools()).tools]
+
+
+def test_an_unknown_tool_lists_the_valid_ones(capsys):
+    assert main(["call", "list_event", "limit=1", "--demo"]) == 2
+    err = capsys.readouterr().err
+    assert "there is no tool 'list_event'; the tools are list_events, get_event," in err
+    assert "describe_event_types" in err and "call --help" in err
+
+
+def test_an_unknown_tool_name_is_echoed_with_nothing_hidden(capsys):
+    assert main(["call", "get_\u0000event", "--demo"]) == 2
+    assert r"there is no tool 'get_\u0000event'" in capsys.readouterr().err
+
+
+def test_options_may_come_after_the_arguments(capsys):
+    assert main(["call", "list_events", "--demo", "limit=1"]) == 0
+    assert capsys.readouterr().out.startswith("1 event · no filters")
+    assert main(["call", "list_events", "object_type=lead", "--demo", "limit=2", "--structured"]) == 0
+    assert '"count": 2' in capsys.readouterr().out
+
+
+def test_anything_else_left_over_is_still_refused(capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["call", "list_events", "--demo", "limit=1", "--bogus"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["check", "--demo", "limit=1"])
+    assert "unrecognized arguments: limit=1" in capsys.readouterr().err
+
+
+def test_a_repeated_key_is_an_error(capsys):
+    assert main(["call", "list_events", "limit=1", "object_type=lead", "limit=5", "--demo"]) == 2
+    captured = capsys.readouterr()
+    assert "'limit' is given twice ('1' and '5'); give each argument once" in captured.err
+    assert captured.out == ""
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """``call … | head -4`` printed a BrokenPipeError traceback. Here the pipe's reading end is closed
+    before the command starts, so its first write finds no reader, every time."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "close_events_mcp", "call", "list_events", "limit=20", "--demo"],
+            stdout=write,
+            check=False,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={k: v for k, v in os.environ.items() if not k.startswith("CLOSE_")},
+        )
+    finally:
+        os.close(write)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+
+
+def test_check_with_a_rejected_key_says_to_run_check_again(capsys):
+    """``check`` starts no server, so it does not say to restart one."""
+    settings, transport = demo_setup(Settings())
+    settings = settings.with_overrides(
+        credential=Credential("api_key", Secret("api_wrong_key_000000000000000"))
+    )
+    assert anyio.run(run_check, settings, transport) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Check failed: Close rejected the API key in CLOSE_API_KEY (HTTP 401).")
+    assert err.rstrip().endswith("then run close-events-mcp check again.")
+    assert "restart" not in err and "server" not in err
+
+
+def test_check_without_a_credential_points_at_check_demo(capsys):
+    assert main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "close-events-mcp check --demo" in err and "server" not in err
