@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, get_origin
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp_types import CallToolResult, InputRequiredResult, TextContent, Tool
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult, TextContent, Tool
+from mcp_types.jsonrpc import INVALID_PARAMS
 from pydantic import BaseModel, ValidationError
 
 from close_events_mcp import __version__
@@ -155,7 +157,9 @@ def finished(draft: Draft, settings: Settings) -> CallToolResult:
 
 class EventLogServer(MCPServer[AppState]):
     """An ``MCPServer`` whose argument errors are short and specific, that refuses unknown arguments,
-    and whose output schemas are quick for clients to check (see ``schemas``)."""
+    and whose output schemas are quick for clients to check (see ``schemas``). A prompt asked for
+    without a required argument, or one that does not exist, is an invalid-params error that says
+    what to pass (the SDK's own is a ``ValueError``, code 0, quoting a Python set)."""
 
     _parameters: dict[str, frozenset[str]]
 
@@ -189,11 +193,34 @@ class EventLogServer(MCPServer[AppState]):
                 raise ToolError(str(cause)) from None
             raise
 
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[AppState, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        prompts = {prompt.name: prompt for prompt in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, f"No prompt {name!r}. Prompts: {', '.join(sorted(prompts))}.")
+        given = arguments or {}
+        missing = [arg for arg in prompt.arguments or [] if arg.required and arg.name not in given]
+        if missing:
+            needs = "; and ".join(f"{arg.name}{_argument_hint(arg.description)}" for arg in missing)
+            raise MCPError(INVALID_PARAMS, f"{name} needs {needs}.")
+        return await super().get_prompt(name, arguments, context)
+
     async def _tool_parameters(self, name: str) -> frozenset[str] | None:
         if not hasattr(self, "_parameters"):
             tools = await self.list_tools()
             self._parameters = {t.name: frozenset(t.input_schema.get("properties", {})) for t in tools}
         return self._parameters.get(name)
+
+
+def _argument_hint(description: str | None) -> str:
+    """``The lead's ID (lead_…).`` as ``: the lead's ID (lead_…)``."""
+    text = (description or "").strip().rstrip(".")
+    return f": {text[:1].lower()}{text[1:]}" if text else ""
 
 
 def argument_problems(tool: str, error: ValidationError) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from mcp import MCPError
+from mcp_types.jsonrpc import INVALID_PARAMS
 
 pytestmark = pytest.mark.anyio
 
@@ -83,3 +86,37 @@ async def test_prompt_arguments_are_checked(client, arguments, message):
     with pytest.raises(MCPError) as caught:
         await client.get_prompt("lead_activity_report", arguments)
     assert message in str(caught.value)
+
+
+async def test_a_prompt_without_its_required_argument_says_what_to_pass(client):
+    with pytest.raises(MCPError) as caught:
+        await client.get_prompt("lead_activity_report", {"window": "7d"})
+    assert caught.value.code == INVALID_PARAMS
+    assert caught.value.message == "lead_activity_report needs lead_id: the lead's ID (lead_…)."
+    with pytest.raises(MCPError) as unknown:
+        await client.get_prompt("lead_report", {})
+    assert unknown.value.code == INVALID_PARAMS
+    assert unknown.value.message.startswith("No prompt 'lead_report'. Prompts: daily_digest, deletion_audit")
+
+
+@pytest.mark.parametrize("window", ["400d", "366d", "32d", "5w", "2000h", "9999999d", "2025-11-01"])
+async def test_a_window_past_retention_is_refused_for_its_length_not_its_form(client, window):
+    with pytest.raises(MCPError) as caught:
+        await client.get_prompt("deletion_audit", {"window": window})
+    assert caught.value.code == INVALID_PARAMS
+    assert caught.value.message.startswith(
+        "window reaches back at most 30 days: Close keeps events for 30 days."
+    ), caught.value.message
+
+
+async def test_a_window_up_to_the_day_retention_begins_is_accepted(client):
+    # Prompts check windows against the real clock: the date 30 days back starts up to a day before
+    # Close's horizon, and is accepted; the day before it is not.
+    horizon_day = (datetime.now(UTC) - timedelta(days=30)).date()
+    for window in ("30d", "720h", "31d", horizon_day.isoformat()):
+        audit = await client.get_prompt("deletion_audit", {"window": window})
+        assert f"since={window}" in audit.messages[0].content.text
+    with pytest.raises(MCPError, match="reaches back at most 30 days"):
+        await client.get_prompt("deletion_audit", {"window": (horizon_day - timedelta(days=1)).isoformat()})
+    with pytest.raises(MCPError, match="window must be like"):
+        await client.get_prompt("deletion_audit", {"window": "400x"})
