@@ -9,7 +9,7 @@ from typing import Any
 
 from close_events_mcp import catalog
 from close_events_mcp.close_api import CloseClient
-from close_events_mcp.errors import ArgumentError
+from close_events_mcp.errors import ArgumentError, BadRequest
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.filtering import FilterPlan, plan_filters
 from close_events_mcp.query import EVENT_ID, MAX_PAGE, EventFilters, parse_limit
@@ -128,7 +128,18 @@ async def _close_page(
     params = {**filters.to_params(), "_limit": str(page_size)}
     if close_cursor:
         params["_cursor"] = close_cursor
-    body = await client.list_events(params)
+    try:
+        body = await client.list_events(params)
+    except BadRequest as refused:
+        if not close_cursor:
+            raise
+        # The same filters made the page this cursor came from: what Close refuses now is its cursor
+        # (one from another process of the emulator, or one Close no longer keeps).
+        raise BadRequest(
+            f"{refused} Close no longer accepts the place this {CURSOR.argument} continues from (it may "
+            f"come from another server process, or be too old); start again without {CURSOR.argument}, "
+            "with the same filters."
+        ) from None
     events = [Event.from_close(raw) for raw in body["data"] if isinstance(raw, dict)]
     next_close = body.get("cursor_next")
     next_cursor = None

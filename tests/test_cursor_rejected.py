@@ -1,0 +1,36 @@
+"""A cursor Close refuses (one from another server process, or one Close no longer keeps)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from mcp import Client
+
+from close_events_mcp.sandbox.app import Faults, SandboxApp
+from close_events_mcp.sandbox.org import DemoOrg
+from close_events_mcp.server import build_server
+from tests.conftest import clock, make_settings, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_cursor_close_rejects_says_to_start_again_without_it(demo_org: DemoOrg):
+    # Two processes, each with its own emulator: each signs its cursors with its own secret.
+    first, second = (SandboxApp(demo_org, clock=clock, faults=Faults()) for _ in range(2))
+    servers = [
+        build_server(make_settings(), transport=httpx.ASGITransport(app=app), clock=clock)
+        for app in (first, second)
+    ]
+    async with Client(servers[0]) as client:
+        page = await client.call_tool("list_events", {"object_type": "lead", "limit": 3})
+    cursor = page.structured_content["next_cursor"]
+    async with Client(servers[1]) as client:
+        refused = await client.call_tool("list_events", {"cursor": cursor})
+        fresh = await client.call_tool("list_events", {"object_type": "lead", "limit": 3})
+    text = text_of(refused)
+    assert refused.is_error
+    assert text.startswith("Close rejected the request (HTTP 400): Invalid cursor.")
+    assert "start again without cursor" in text
+    asked = [dict(r.params) for r in second.requests if r.path.endswith("/event/")]
+    assert "_cursor" in asked[0], "the cursor was Close's to refuse, not ours"
+    assert not fresh.is_error, "starting again works"
