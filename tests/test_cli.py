@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
 from mcp import Client
 
+import close_events_mcp.sandbox.serve as serve_module
 from close_events_mcp.cli import demo_setup, main, run_check
 from close_events_mcp.config import Credential, Secret, Settings
 from close_events_mcp.server import build_server
@@ -25,7 +27,7 @@ def test_call_prints_what_the_agent_reads(capsys):
     assert main(["call", "list_events", "object_type=lead", "limit=3", "--demo"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("3 events · object_type=lead · newest first, times UTC")
-    assert "More: call list_events with cursor=" in out
+    assert "cursor=ce1." in out.splitlines()[-1]
 
 
 def test_call_structured(capsys):
@@ -153,3 +155,22 @@ def test_check_without_a_credential_points_at_check_demo(capsys):
     assert main(["check"]) == 1
     err = capsys.readouterr().err
     assert "close-events-mcp check --demo" in err and "server" not in err
+
+
+def test_two_demo_runs_a_minute_apart_agree(monkeypatch, capsys):
+    """The demo organization was built at each run's start: the same event moved by minutes between
+    runs, and a poll's checkpoint from one run re-delivered "consolidated" events in the next."""
+    started = [datetime(2026, 11, 26, 15, 34, 12, tzinfo=UTC)]
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return started[0]
+
+    monkeypatch.setattr(serve_module, "datetime", Clock)
+    runs = []
+    for _ in range(2):
+        _, transport = demo_setup(Settings())
+        runs.append(transport.app.store.query({"_limit": "50"}, is_admin=True).data)  # type: ignore[attr-defined]
+        started[0] += timedelta(minutes=1)
+    assert runs[0] == runs[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 import time
@@ -14,14 +15,36 @@ import uvicorn
 
 from close_events_mcp.sandbox.app import PREFIX, Faults, SandboxApp
 from close_events_mcp.sandbox.seed import build_demo_org
+from close_events_mcp.sandbox.store import EventStore
+
+
+def demo_day(moment: datetime) -> datetime:
+    """The demo organization's "now" on the UTC day of ``moment``: 12:00 UTC that day.
+
+    Every process started on the same UTC day builds the same organization, so two ``call --demo``
+    runs (or a ``sandbox`` restarted) agree to the microsecond, and a poll's checkpoint from one run
+    finds nothing re-dated in the next. The story's day ends at noon UTC with the burst of its last
+    hour; its events are served only once the real clock passes them (``EventStore`` ``up_to_now``),
+    so before noon the morning is still unfolding and nothing is ever in the future."""
+    return moment.astimezone(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 def demo_app(
-    *, filler_events: int = 0, faults: Faults | None = None, now: datetime | None = None
+    *,
+    filler_events: int = 0,
+    faults: Faults | None = None,
+    now: datetime | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SandboxApp:
-    """The emulator over the seeded demo organization, its dates relative to ``now``."""
-    org = build_demo_org(now or datetime.now(UTC), filler_events=filler_events)
-    return SandboxApp(org, faults=faults)
+    """The emulator over the seeded demo organization, as of ``now`` (default: ``demo_day`` of the
+    clock's today). It answers on ``clock``, the real time by default, and signs its cursors with a
+    secret of that day, so a cursor from one run continues in the next the same day."""
+    anchor = now or demo_day(clock())
+    org = build_demo_org(anchor, filler_events=filler_events)
+    app = SandboxApp(org, faults=faults, clock=clock)
+    secret = hashlib.sha256(f"close-events-mcp demo {anchor.isoformat()}".encode()).digest()[:16]
+    app.store = EventStore(org.events, clock=clock, cursor_secret=secret, up_to_now=True)
+    return app
 
 
 def _config(app: Callable[..., Any], log_level: str) -> uvicorn.Config:

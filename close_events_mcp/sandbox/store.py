@@ -3,7 +3,8 @@
 Newest first by ``date_updated`` (ties by id), the supported filter combinations, date
 filters, ``_limit`` capped at 50, keyset cursors in both directions that are only valid with
 the filters they were issued for, 30-day retention and the one-hour data visibility rule for
-non-admins. Events can be added or consolidated (their ``date_updated`` moved) at any time.
+non-admins. Events can be added or consolidated (their ``date_updated`` moved) at any time; with
+``up_to_now``, one dated after the clock waits until its time comes.
 """
 
 from __future__ import annotations
@@ -81,11 +82,16 @@ class EventStore:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cursor_secret: bytes | None = None,
+        up_to_now: bool = False,
     ) -> None:
+        """``up_to_now``: an event dated after ``clock()`` is not served until its time comes, as in
+        the demo organization, whose day is told in advance. Off, every event is served (tests add
+        events on either side of their clock)."""
         self._events: dict[str, JSONDict] = {}
         self._index: _Index | None = None
         self.clock = clock
         self._secret = cursor_secret or secrets.token_bytes(16)
+        self._up_to_now = up_to_now
         for event in events:
             self._events[event["id"]] = event
 
@@ -112,7 +118,7 @@ class EventStore:
 
     def get(self, event_id: str, *, is_admin: bool) -> JSONDict | None:
         event = self._events.get(event_id)
-        if event is None or _key(event)[0] < self._horizon():
+        if event is None or not self._horizon() <= _key(event)[0] < self._ceiling():
             return None
         return self._visible(event, is_admin)
 
@@ -158,7 +164,7 @@ class EventStore:
     ) -> Iterator[Key]:
         """Keys matching ``filters`` within [low, high), newest first after ``position`` (or
         oldest first before it, for ``prev``), at most ``limit``."""
-        low = max(low, self._horizon())
+        low, high = max(low, self._horizon()), min(high, self._ceiling())
         found = 0
         if direction == "next":
             top = bisect.bisect_left(keys, (high, ""))
@@ -185,6 +191,10 @@ class EventStore:
 
     def _horizon(self) -> int:
         return _micros(self.clock() - timedelta(days=catalog.RETENTION_DAYS))
+
+    def _ceiling(self) -> int:
+        """Events at or after this are not served yet (only with ``up_to_now``)."""
+        return _micros(self.clock()) + 1 if self._up_to_now else _FOREVER
 
     def _visible(self, event: JSONDict, is_admin: bool) -> JSONDict:
         if is_admin:
