@@ -1,12 +1,22 @@
-"""Output schemas in the form clients check fastest, saying exactly what the answers hold.
+"""Tool schemas in the form clients check fastest and models read cheapest, saying exactly what the
+tools take and answer.
 
-Clients validate every structured answer against the tool's output schema (the MCP Python client
-with ``jsonschema``, for each call), and for a page of 50 events that costs more than the rest of
-the call. Pydantic's schema makes it slower than it needs to be: nested models sit behind
-``$ref``, each resolved on every use, and a field that defaults to null is ``anyOf: [T, null]``,
-a second schema tried for every value. Our answers leave such fields out instead of sending null
-(``results.dump`` drops defaults), so here the references are inlined and those fields are plain
-``T``: the same answers validate, the schema is more precise, and checking it is about twice as fast.
+Output schemas: clients validate every structured answer against the tool's output schema (the MCP
+Python client with ``jsonschema``, for each call), and for a page of 50 events that costs more than
+the rest of the call. Pydantic's schema makes it slower than it needs to be: nested models sit
+behind ``$ref``, each resolved on every use, and a field that defaults to null is
+``anyOf: [T, null]``, a second schema tried for every value. Our answers leave such fields out
+instead of sending null (``results.dump`` drops defaults), so here the references are inlined and
+those fields are plain ``T``: the same answers validate, the schema is more precise, and checking it
+is about twice as fast. Pydantic's generated ``title`` of every field and model ("Lead Id",
+"EventItem") repeats the name beside it and is dropped; the hand-written descriptions stay, as the
+only documentation of the structured content for programs (and for clients that turn output
+schemas into typed code a model reads), and cost validation nothing measurable.
+
+Input schemas are what a model reads of every tool in every conversation, so they carry only what
+it needs: an optional argument is plain ``{"type": "string"}`` (it is left out, not sent as null),
+with its description, real default and bounds, without ``default: null`` or generated titles.
+Arguments are still checked against the tool's signature on the server, not against this schema.
 """
 
 from __future__ import annotations
@@ -14,13 +24,26 @@ from __future__ import annotations
 from typing import Any
 
 _NULL = {"type": "null"}
+_NAMED = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+"""Keywords whose value maps names (of fields, not keywords) to schemas."""
+_DATA = frozenset({"default", "enum", "const", "examples", "required"})
+"""Keywords whose value is data, not a schema: taken as it is."""
 
 
 def compact_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with every local ``$ref`` inlined and never-sent nulls dropped from field types."""
+    """The schema with every local ``$ref`` inlined, never-sent nulls dropped from field types and
+    no generated titles."""
     definitions = schema.get("$defs", {})
     compacted: dict[str, Any] = _compact({k: v for k, v in schema.items() if k != "$defs"}, definitions, ())
+    if definitions and _refers(compacted):  # a recursive model: its definition stays
+        compacted["$defs"] = {name: _compact(d, definitions, (name,)) for name, d in definitions.items()}
     return compacted
+
+
+def compact_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A tool's arguments as a model needs them: optional ones as their plain type, no ``default:
+    null``, no generated titles; descriptions, real defaults, bounds and ``required`` kept."""
+    return compact_output_schema(schema)
 
 
 def _compact(node: Any, definitions: dict[str, Any], expanding: tuple[str, ...]) -> Any:
@@ -35,11 +58,28 @@ def _compact(node: Any, definitions: dict[str, Any], expanding: tuple[str, ...])
             rest = {key: value for key, value in node.items() if key != "$ref"}
             inlined = _compact(definitions[name], definitions, (*expanding, name))
             return {**inlined, **_compact(rest, definitions, expanding)}
-    compacted = {key: _compact(value, definitions, expanding) for key, value in node.items()}
+    compacted: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title":
+            continue
+        if key in _DATA:
+            compacted[key] = value
+        elif key in _NAMED and isinstance(value, dict):
+            compacted[key] = {name: _compact(field, definitions, expanding) for name, field in value.items()}
+        else:
+            compacted[key] = _compact(value, definitions, expanding)
     properties = compacted.get("properties")
     if isinstance(properties, dict):
         compacted["properties"] = {name: _never_null(field) for name, field in properties.items()}
     return compacted
+
+
+def _refers(node: Any) -> bool:
+    if isinstance(node, list):
+        return any(_refers(item) for item in node)
+    if isinstance(node, dict):
+        return isinstance(node.get("$ref"), str) or any(_refers(value) for value in node.values())
+    return False
 
 
 def _never_null(field: Any) -> Any:

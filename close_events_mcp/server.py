@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +30,7 @@ from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event
 from close_events_mcp.names import NameBook
 from close_events_mcp.results import dump
-from close_events_mcp.schemas import compact_output_schema
+from close_events_mcp.schemas import compact_input_schema, compact_output_schema
 from close_events_mcp.text import redact, secret_forms
 
 if TYPE_CHECKING:
@@ -157,27 +157,33 @@ def finished(draft: Draft, settings: Settings) -> CallToolResult:
 
 class EventLogServer(MCPServer[AppState]):
     """An ``MCPServer`` whose argument errors are short and specific, that refuses unknown arguments,
-    and whose output schemas are quick for clients to check (see ``schemas``). A prompt asked for
-    without a required argument, or one that does not exist, is an invalid-params error that says
-    what to pass (the SDK's own is a ``ValueError``, code 0, quoting a Python set)."""
-
-    _parameters: dict[str, frozenset[str]]
+    whose input schemas are lean for models to read and whose output schemas are quick for clients
+    to check (see ``schemas``). A prompt asked for without a required argument, or one that does not
+    exist, is an invalid-params error that says what to pass (the SDK's own is a ``ValueError``, code
+    0, quoting a Python set)."""
 
     async def list_tools(self) -> list[Tool]:
         return [
-            tool.model_copy(update={"output_schema": compact_output_schema(tool.output_schema)})
-            if tool.output_schema
-            else tool
+            tool.model_copy(
+                update={
+                    "input_schema": compact_input_schema(tool.input_schema),
+                    "output_schema": compact_output_schema(tool.output_schema)
+                    if tool.output_schema
+                    else None,
+                }
+            )
             for tool in await super().list_tools()
         ]
+
+    _parameters: dict[str, dict[str, Any]]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        known = await self._tool_parameters(name)
-        unknown = sorted(set(arguments) - known) if known is not None else []
+        parameters = await self._tool_parameters(name)
+        unknown = sorted(set(arguments) - set(parameters)) if parameters is not None else []
         if unknown:
-            valid = ", ".join(sorted(known or ()))
+            valid = ", ".join(sorted(parameters or ()))
             raise ToolError(
                 f"{name} has no argument {', '.join(map(repr, unknown))}. Its arguments: {valid}."
             )
@@ -188,7 +194,7 @@ class EventLogServer(MCPServer[AppState]):
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ValidationError):
-                raise ToolError(argument_problems(name, cause)) from None
+                raise ToolError(argument_problems(name, cause, parameters or {})) from None
             if isinstance(cause, ToolError):
                 raise ToolError(str(cause)) from None
             raise
@@ -210,11 +216,16 @@ class EventLogServer(MCPServer[AppState]):
             raise MCPError(INVALID_PARAMS, f"{name} needs {needs}.")
         return await super().get_prompt(name, arguments, context)
 
-    async def _tool_parameters(self, name: str) -> frozenset[str] | None:
+    async def _tool_parameters(self, name: str) -> dict[str, dict[str, Any]] | None:
+        """The tool's arguments, each with its schema as listed; None for a tool there is not."""
         if not hasattr(self, "_parameters"):
             tools = await self.list_tools()
-            self._parameters = {t.name: frozenset(t.input_schema.get("properties", {})) for t in tools}
+            self._parameters = {t.name: dict(t.input_schema.get("properties", {})) for t in tools}
         return self._parameters.get(name)
+
+
+_BOUNDS = frozenset({"greater_than_equal", "less_than_equal"})
+"""Pydantic's error types for a number out of its ``ge``/``le`` range."""
 
 
 def _argument_hint(description: str | None) -> str:
@@ -223,11 +234,23 @@ def _argument_hint(description: str | None) -> str:
     return f": {text[:1].lower()}{text[1:]}" if text else ""
 
 
-def argument_problems(tool: str, error: ValidationError) -> str:
+def argument_problems(tool: str, error: ValidationError, parameters: Mapping[str, Mapping[str, Any]]) -> str:
+    """Pydantic's complaints in a sentence; a number out of range is told the whole range it may take
+    (from the argument's ``minimum`` and ``maximum``), not only the end it crossed."""
     problems = []
     for item in error.errors()[:5]:
         where = ".".join(str(part) for part in item["loc"]) or "arguments"
-        problems.append(f"{where}: {item['msg']}")
+        schema = parameters.get(where, {})
+        if item["type"] in _BOUNDS and ("minimum" in schema or "maximum" in schema):
+            low, high = schema.get("minimum"), schema.get("maximum")
+            allowed = (
+                f"between {low} and {high}"
+                if low is not None and high is not None
+                else (f"at least {low}" if low is not None else f"at most {high}")
+            )
+            problems.append(f"{where} must be {allowed} (got {item['input']!r:.40})")
+        else:
+            problems.append(f"{where}: {item['msg']}")
     return f"Invalid arguments for {tool}: {'; '.join(problems)}."
 
 

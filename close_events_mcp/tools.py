@@ -7,6 +7,7 @@ read-only, not destructive, idempotent, open-world (they read a live CRM). The w
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Annotated, Any, Final
@@ -17,6 +18,7 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from close_events_mcp.capping import Draft
+from close_events_mcp.query import MAX_PAGE
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
 from close_events_mcp.server import AppState, finished, progress_to, state_of, tool_errors
 
@@ -28,13 +30,10 @@ READ_ONLY = ToolAnnotations(
 Ctx = Context[AppState, Any]
 
 ObjectTypeArg = Annotated[
-    str | None,
-    Field(description="Event object type, e.g. lead, contact, opportunity, activity.email, task.lead."),
+    str | None, Field(description="Object type, e.g. lead, contact, opportunity, activity.email, task.lead.")
 ]
 ActionArg = Annotated[str | None, Field(description="Action, e.g. created, updated, deleted, merged, sent.")]
-ObjectIdArg = Annotated[
-    str | None, Field(description="Events of this one object only (e.g. acti_…, oppo_…).")
-]
+ObjectIdArg = Annotated[str | None, Field(description="One object's events (acti_…, oppo_…).")]
 LeadIdArg = Annotated[
     str | None, Field(description="Events of this lead and its contacts, activities, opportunities, tasks.")
 ]
@@ -44,7 +43,7 @@ SinceArg = Annotated[
     str | None,
     Field(description="Window start: ISO date/datetime (UTC if no offset), or back from now: 90m, 24h, 7d."),
 ]
-UntilArg = Annotated[str | None, Field(description="End of the window (exclusive), same formats as since.")]
+UntilArg = Annotated[str | None, Field(description="Window end (exclusive), formats as since.")]
 ChangedFieldArg = Annotated[
     str | None,
     Field(
@@ -52,13 +51,28 @@ ChangedFieldArg = Annotated[
     ),
 ]
 ExcludeNoisyArg = Annotated[
-    bool, Field(description="Drop the autosave updates of emails, calls, SMS and notes (many per edit).")
+    bool,
+    Field(
+        description="Drop noise: autosave updates (emails, calls, SMS, notes) and progress updates (bulk "
+        "actions, imports, exports)."
+    ),
 ]
-LimitArg = Annotated[int | None, Field(description="Events per page, 1–50 (default 50).", ge=1)]
+LimitArg = Annotated[int | None, Field(description="Events per page (default 50).", ge=1, le=MAX_PAGE)]
 CursorArg = Annotated[
-    str | None,
-    Field(description="next_cursor from a previous list_events answer; alone it continues that query."),
+    str | None, Field(description="next_cursor of a previous answer; alone it continues that query.")
 ]
+
+AS_LIST_EVENTS: Final = "As in list_events."
+"""summarize_events and poll_events take list_events' filters, described there once."""
+SharedText = Annotated[str | None, Field(description=AS_LIST_EVENTS)]
+SharedFlag = Annotated[bool, Field(description=AS_LIST_EVENTS)]
+
+
+def described(docstring: str) -> str:
+    """A docstring as a tool description: no indentation, and each paragraph on one line (the line breaks
+    of the source mean nothing to a model or a client's display)."""
+    paragraphs = inspect.cleandoc(docstring).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split("\n")) for paragraph in paragraphs)
 
 
 Work = Callable[[ModuleType, AppState], Awaitable[Draft]]
@@ -81,7 +95,14 @@ async def answered(ctx: Ctx, work: Work) -> CallToolResult:
 
 def register(server: MCPServer[AppState]) -> None:
     def read_only(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return server.tool(title=title, annotations=READ_ONLY.model_copy(update={"title": title}))
+        def registered(tool: Callable[..., Any]) -> Callable[..., Any]:
+            return server.tool(
+                title=title,
+                description=described(tool.__doc__ or ""),
+                annotations=READ_ONLY.model_copy(update={"title": title}),
+            )(tool)
+
+        return registered
 
     @read_only("List Close events")
     async def list_events(
@@ -100,14 +121,14 @@ def register(server: MCPServer[AppState]) -> None:
         cursor: CursorArg = None,
     ) -> Annotated[CallToolResult, EventList]:
         """Find events in Close's Event Log (last 30 days), newest first, one line each: what happened to
-        which object on which lead, who did it, what changed from → to, and how (merge, bulk action, import
-        revert, API key).
+        which object on which lead, who did it, what changed (from → to) and how (merge, bulk action,
+        import revert, API key).
 
         Use it for "who deleted/changed X?", "what happened on this lead?", "what did this user or
         integration do today?", "how did this custom field change?". Close filters some combinations
-        itself (e.g. object_type+action, lead_id alone, user_id+object_type); for any other combination,
-        and for changed_field and exclude_noisy, the server scans the window and checks them itself, within
-        a budget, and says so. Follow next_cursor for more; get_event shows one event in full."""
+        itself (e.g. object_type+action, lead_id alone, user_id+object_type); the server checks others,
+        changed_field and exclude_noisy by scanning the window within a budget, and says so. Follow
+        next_cursor for more; get_event shows one event in full."""
         return await answered(ctx, lambda answers, state: answers.list_events(
             state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
             lead_id=lead_id, user_id=user_id, request_id=request_id, since=since, until=until,
@@ -116,42 +137,41 @@ def register(server: MCPServer[AppState]) -> None:
 
     @read_only("Get one Close event")
     async def get_event(
-        ctx: Ctx,
-        event_id: Annotated[str, Field(description="The event's ID: ev_ followed by letters and digits.")],
+        ctx: Ctx, event_id: Annotated[str, Field(description="The event's ID: ev_ then letters and digits.")]
     ) -> Annotated[CallToolResult, EventDetail]:
-        """Show one event in full: what happened in words, who did it and through what (API key, OAuth app),
+        """One event in full: what happened in words, who did it and through what (API key, OAuth app),
         the request that caused it, how (merged into / from which lead, bulk action, import revert), every
-        changed field before → after, and the object's key fields. Use it after list_events, with an event
-        ID from there."""
+        changed field before → after, and the object's key fields. Use it with an event ID from
+        list_events."""
         return await answered(ctx, lambda answers, state: answers.event_detail(state, event_id))
 
     @read_only("Summarize Close events")
     async def summarize_events(
         ctx: Ctx,
         since: Annotated[
-            str | None, Field(description="Window start (default 24h): ISO date/datetime, or 90m, 24h, 7d.")
+            str | None, Field(description="Window start (default 24h), formats as list_events.")
         ] = None,
-        until: UntilArg = None,
-        object_type: ObjectTypeArg = None,
-        action: ActionArg = None,
-        object_id: ObjectIdArg = None,
+        until: SharedText = None,
+        object_type: SharedText = None,
+        action: SharedText = None,
+        object_id: SharedText = None,
         lead_id: Annotated[
             str | None, Field(description="One lead's story: that lead and everything on it.")
         ] = None,
-        user_id: UserIdArg = None,
-        request_id: RequestIdArg = None,
-        changed_field: ChangedFieldArg = None,
-        exclude_noisy: ExcludeNoisyArg = False,
+        user_id: SharedText = None,
+        request_id: SharedText = None,
+        changed_field: SharedText = None,
+        exclude_noisy: SharedFlag = False,
         max_events: Annotated[
             int | None,
             Field(description="Read at most this many events (default: the server's budget).", ge=50),
         ] = None,
     ) -> Annotated[CallToolResult, EventDigest]:
-        """A digest of a time window (default the last 24 hours) in one call, however many events it holds:
-        counts by object type and action, by user, the busiest leads with names, and the events worth
-        reading in full (deletions and how, merges, opportunities won or lost, lead status changes,
-        custom field changes, bulk actions and imports). Use it for "what happened today / this week",
-        one lead's story (lead_id), or a user's day (user_id). Takes any list_events filter."""
+        """A digest of a time window in one call, however many events it holds: counts by object type and
+        action and by user, the busiest leads by name, and the events worth reading in full (deletions and
+        how, merges, opportunities won or lost, lead status and custom field changes, bulk actions,
+        imports). Use it for "what happened today / this week", one lead's story (lead_id) or a user's
+        day (user_id)."""
         return await answered(ctx, lambda answers, state: answers.summarize_events(
             state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
             lead_id=lead_id, user_id=user_id, request_id=request_id, since=since or "24h", until=until,
@@ -162,46 +182,44 @@ def register(server: MCPServer[AppState]) -> None:
     async def poll_events(
         ctx: Ctx,
         checkpoint: Annotated[
-            str | None,
-            Field(description="The checkpoint from the previous poll_events answer; omit on the first call."),
+            str | None, Field(description="checkpoint of the previous answer; omit on the first call.")
         ] = None,
         since: Annotated[
-            str | None, Field(description="First call only: start here (default: now, so only new events).")
+            str | None, Field(description="First call only: start here (default now: only new events).")
         ] = None,
-        object_type: ObjectTypeArg = None,
-        action: ActionArg = None,
-        object_id: ObjectIdArg = None,
-        lead_id: LeadIdArg = None,
-        user_id: UserIdArg = None,
-        request_id: RequestIdArg = None,
-        changed_field: ChangedFieldArg = None,
-        exclude_noisy: ExcludeNoisyArg = False,
+        object_type: SharedText = None,
+        action: SharedText = None,
+        object_id: SharedText = None,
+        lead_id: SharedText = None,
+        user_id: SharedText = None,
+        request_id: SharedText = None,
+        changed_field: SharedText = None,
+        exclude_noisy: SharedFlag = False,
         limit: Annotated[
-            int | None, Field(description=f"Most events per call, 1–{MAX_POLL} (default 100).", ge=1)
+            int | None, Field(description="Most events per call (default 100).", ge=1, le=MAX_POLL)
         ] = None,
     ) -> Annotated[CallToolResult, PollEvents]:
-        """The events that are new since the last call, oldest first, and a new checkpoint to pass next time.
-        Use it in unattended workflows ("what is new since my last run?"). Nothing is missed or repeated:
-        the latest five minutes are re-read and de-duplicated (Close can show events late or merge recent
-        ones), and an event Close later consolidated is delivered again, marked. The checkpoint is
-        self-contained (no server state), so any replica can serve the next call. Filters are those of
-        list_events; pass the same ones with every checkpoint."""
+        """The events new since the last call, oldest first, and a checkpoint to pass next time. Use it in
+        unattended workflows ("what is new since my last run?"). Nothing is missed or repeated: the latest
+        five minutes are re-read and de-duplicated (Close can show events late or merge recent ones), and
+        an event Close later consolidated is delivered again, marked. The checkpoint is self-contained (no
+        server state). Pass the same filters with every checkpoint."""
         return await answered(ctx, lambda answers, state: answers.poll_events(
             state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
             lead_id=lead_id, user_id=user_id, request_id=request_id, since=since,
             changed_field=changed_field, exclude_noisy=exclude_noisy, checkpoint=checkpoint,
-            limit=min(limit or 100, MAX_POLL),
+            limit=limit or 100,
         ))  # fmt: skip
 
     @read_only("Describe Close event types")
     async def describe_event_types(
         ctx: Ctx,
         object_type: Annotated[
-            str | None, Field(description="One object type to explain in detail; omit for the index of all.")
+            str | None, Field(description="One object type to explain in detail; omit for the index.")
         ] = None,
     ) -> Annotated[CallToolResult, EventTypeCatalog]:
-        """The catalog of Close event types: every object type with its actions (which are noisy autosave or
+        """The catalog of Close event types: each object type's actions (which are noisy autosave or
         progress updates, and the quieter ones to use instead), the filter combinations Close supports,
         the 30-day retention and who sees event data. Use it before filtering by a type or action you are
-        unsure of; pass object_type for what triggers each of its actions. Needs no Close credential."""
+        unsure of; pass object_type for what triggers each action. Needs no Close credential."""
         return await answered(ctx, lambda answers, _: answers.describe_event_types(object_type))

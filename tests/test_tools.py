@@ -193,10 +193,14 @@ async def test_cursor_with_a_different_query_is_refused(client):
     assert result.is_error and "cursor continues a query with different object_type" in text
 
 
-async def test_notes_for_capped_limit_and_retention(client):
+async def test_limit_over_a_page_is_refused_and_retention_noted(client):
     result, text = await call(client, "list_events", object_type="lead", limit=80, since="45d")
+    assert (
+        result.is_error
+        and text == "Invalid arguments for list_events: limit must be between 1 and 50 (got 80)."
+    )
+    result, text = await call(client, "list_events", object_type="lead", limit=50, since="45d")
     assert result.structured_content["count"] == 50
-    assert "limit is capped at 50" in text
     assert "Close keeps 30 days of events" in text
 
 
