@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,95 @@ def test_ci_runs_the_two_commands_at_the_top():
     assert demo.startswith(venv) and tests.startswith(venv)
     assert tests.removeprefix(venv) in ci
     assert demo.split(" && ")[-1] in ci
+
+
+CLONE = "/path/to/close-events-mcp"
+"""Where the README's configurations from a clone say the clone is."""
+HOSTS = ("Claude Desktop", "Claude Code", "Cursor", "VS Code", "MCP Inspector")
+
+
+def section(title: str) -> str:
+    found = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", TEXT, re.M | re.S)
+    assert found, f"no section {title}"
+    return found.group(1)
+
+
+def host_texts() -> dict[str, str]:
+    """Each host's part of "Connect a host", from its bold name to the next one's."""
+    text = section("Connect a host")
+    starts = [(text.index(f"**{host}**"), host) for host in HOSTS]
+    starts.sort()
+    ends = [start for start, _ in starts[1:]] + [len(text)]
+    return {host: text[start:end] for (start, host), end in zip(starts, ends, strict=True)}
+
+
+def server_commands(text: str) -> list[list[str]]:
+    """The command lines that start the server in a host's configurations: each JSON server entry's
+    command and args, and in shell blocks what follows `claude mcp add … --` or the Inspector's own
+    options."""
+    commands: list[list[str]] = []
+    for block in re.findall(r"^```json\n(.*?)^```$", text, re.M | re.S):
+        config = json.loads(block)
+        for entry in (config.get("mcpServers") or config.get("servers") or {}).values():
+            commands.append([entry["command"], *entry.get("args", [])])
+    for block in re.findall(r"^```sh\n(.*?)^```$", text, re.M | re.S):
+        for line in block.splitlines():
+            words = shlex.split(line)
+            if words[:3] == ["claude", "mcp", "add"]:
+                commands.append(words[words.index("--") + 1 :])
+            elif words[:2] == ["npx", "@modelcontextprotocol/inspector"]:
+                if "--cli" in words:
+                    rest = words[words.index("--cli") + 1 :]
+                    commands.append(rest[: rest.index("--")])
+                else:
+                    commands.append(words[words.index("--") + 1 :])
+    return commands
+
+
+def form_of(command: list[str]) -> tuple[str, list[str]]:
+    """Which way a command runs the server, and the server's own arguments; fails on any other."""
+    script = next(iter(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]))
+    if command[:2] == ["uvx", script]:
+        return "pypi", command[2:]
+    if command[:4] == ["uvx", "--from", CLONE, script]:
+        return "clone-uvx", command[4:]
+    if command[0] == f"{CLONE}/.venv/bin/{script}":
+        return "clone-venv", command[1:]
+    if re.fullmatch(rf"(~|/Users/you)/\.close-events/bin/{script}", command[0]):
+        return "pip", command[1:]
+    raise AssertionError(f"a host configuration runs {command}, which is none of the README's install forms")
+
+
+def test_every_host_has_a_configuration_from_a_clone_in_a_form_that_runs():
+    """The package is not on PyPI yet: `uvx close-events-mcp` fails with "No matching distribution
+    found", so every host also needs a configuration from a clone."""
+    for host, text in host_texts().items():
+        forms = []
+        for command in server_commands(text):
+            form, arguments = form_of(command)
+            forms.append(form)
+            parsed = build_parser().parse_args(arguments)
+            assert parsed.command is None, f"{host}: {command} does not start the server"
+        assert {"clone-venv", "clone-uvx"} & set(forms), f"{host} has no configuration from a clone"
+    every = [form_of(c)[0] for text in host_texts().values() for c in server_commands(text)]
+    assert {"pypi", "pip", "clone-venv", "clone-uvx"} <= set(every)
+
+
+def test_the_install_section_says_the_package_is_not_on_pypi_yet_and_how_to_run_a_clone():
+    install = section("Install")
+    assert "**Not on PyPI yet.**" in install and "`No matching distribution found`" in install
+    rows = re.findall(r"^\| (.+?) \| (.+?) \| (.+?) \|$", install, re.M)[1:]  # after the header
+    for source, _, _ in rows:
+        assert "clone" in source or "wheel" in source or "(once released)" in source, source
+    homepage = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Homepage"]
+    clone = {source: (command, runs) for source, command, runs in rows if "clone" in source}
+    pip_command, pip_runs = clone["A clone, with pip"]
+    venv = "python3 -m venv .venv && .venv/bin/pip install ."
+    assert pip_command == f"`git clone {homepage} && cd close-events-mcp && {venv}`"
+    assert pip_runs.startswith(f"`{CLONE}/.venv/bin/close-events-mcp`")
+    assert form_of(shlex.split(pip_runs.split("`")[1]))[0] == "clone-venv"
+    uv_command, uv_runs = clone[next(source for source in clone if "uv" in source)]
+    assert uv_command.startswith(f"`git clone {homepage}`")
+    assert form_of(shlex.split(uv_runs.strip("`")))[0] == "clone-uvx"
+    # The venv the README's own first command creates is the one a host runs.
+    assert "python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/close-events-mcp" in TEXT
