@@ -53,7 +53,14 @@ async def list_events(
     now = state.clock()
     filters = await filters_for(state, now, **arguments)
     page = await list_page(
-        state.client, filters, limit=limit, cursor=cursor, now=now, limits=state.limits(), on_page=on_page
+        state.client,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        now=now,
+        limits=state.limits(),
+        on_page=on_page,
+        on_event=state.names.learn,
     )
     await state.learn_names(page.events)
 

@@ -3,6 +3,7 @@ side, from a scan of the window that stops as soon as a page of matches is found
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,14 +49,18 @@ class Page:
 
 @dataclass(slots=True)
 class Matches:
-    """A scan sink: the events that pass the local filters, newest first."""
+    """A scan sink: the events that pass the local filters, newest first. Every event read, match or
+    not, goes to ``on_event`` (the name book learns from it)."""
 
     plan: FilterPlan
     skip: frozenset[str]
     want: int
     events: list[Event] = field(default_factory=list)
+    on_event: Callable[[Event], None] | None = None
 
     def add(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
         if event.id not in self.skip and self.plan.matches(event):
             self.events.append(event)
 
@@ -91,7 +96,10 @@ async def list_page(
     now: datetime,
     limits: ScanLimits,
     on_page: OnPage | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> Page:
+    """A page of events; when filters are checked here, every event the scan reads goes to
+    ``on_event``, not only those shown."""
     notes: list[str] = []
     token: PageToken | None = None
     if cursor:
@@ -115,7 +123,7 @@ async def list_page(
         )
     plan = plan_filters(filters)
     if plan.is_local or (token is not None and token.extra):
-        page = await _scan_page(client, plan, filters, page_size, token, now, limits, on_page)
+        page = await _scan_page(client, plan, filters, page_size, token, now, limits, on_page, on_event)
     else:
         page = await _close_page(client, filters, page_size, token.close_cursor if token else None)
     page.notes[:0] = notes
@@ -157,6 +165,7 @@ async def _scan_page(
     now: datetime,
     limits: ScanLimits,
     on_page: OnPage | None,
+    on_event: Callable[[Event], None] | None,
 ) -> Page:
     boundary, skip = _resume_state(token.extra) if token else (None, frozenset[str]())
     since = filters.since or now - timedelta(days=catalog.RETENTION_DAYS)
@@ -166,7 +175,7 @@ async def _scan_page(
     result = await Scanner(
         client,
         plan.close,
-        lambda: Matches(plan, skip, page_size),
+        lambda: Matches(plan, skip, page_size, on_event=on_event),
         since=since,
         until=until,
         limits=limits,

@@ -14,8 +14,9 @@ from close_events_mcp.close_api import CloseClient
 from close_events_mcp.directory import Directory
 from close_events_mcp.sandbox.app import Faults, SandboxApp
 from close_events_mcp.sandbox.org import DemoOrg
+from close_events_mcp.sandbox.seed import DEMO_MEMBER_API_KEY
 from close_events_mcp.server import build_server
-from tests.conftest import clock, make_settings
+from tests.conftest import clock, make_settings, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -130,3 +131,42 @@ async def test_lead_names_from_payloads_sit_beside_the_id(client, demo_org):
     result = await client.call_tool("list_events", {"lead_id": lead_id, "limit": 10})
     text = result.content[0].text
     assert f'{lead_id} "Sitwell Enterprises"' in text
+
+
+async def test_a_listed_page_learns_names_from_every_event_its_scan_read(demo_org):
+    # action=deleted alone is checked here: the scan reads the whole month to find the deletions. The
+    # lead created and updated earlier in the month names Carl Weathers Acting School, whose deleted
+    # email says nothing of it: its name comes from the scan, with no lookup.
+    carl = demo_org.landmarks["lead:Carl Weathers Acting School"]
+    app = SandboxApp(demo_org, clock=clock, faults=Faults())
+    server = build_server(make_settings(), transport=httpx.ASGITransport(app=app), clock=clock)
+    async with Client(server) as client:
+        listed = await client.call_tool("list_events", {"action": "deleted", "since": "30d"})
+    assert f'  {carl} "Carl Weathers Acting School"\n' in text_of(listed)
+    assert not [r for r in app.requests if r.path.startswith("/api/v1/lead/")], "no lookup needed"
+
+
+async def test_actors_named_in_a_digest_are_named_in_a_list_of_the_same_events(demo_org):
+    # A non-admin key sees no payload older than an hour, and here may not read Close's user list: the
+    # only names are those of the last hour's events. The digest learns them from every event it
+    # reads; so must the list, which reads the same events to find the deletions.
+    named_in_digest: dict[str, str] = {}
+    for tool, arguments in (
+        ("summarize_events", {"since": "30d"}),
+        ("list_events", {"action": "deleted", "since": "30d"}),
+    ):
+        app = SandboxApp(demo_org, clock=clock, faults=Faults())
+        member = make_settings(DEMO_MEMBER_API_KEY)
+        server = build_server(member, transport=httpx.ASGITransport(app=forbidding_users(app)), clock=clock)
+        async with Client(server) as client:
+            result = await client.call_tool(tool, arguments)
+        assert not result.is_error, text_of(result)
+        if tool == "summarize_events":
+            actors = result.structured_content["by_actor"]
+            named_in_digest = {a["actor"]: a["name"] for a in actors if a.get("name")}
+            continue
+        actors_listed = {e["user_id"] for e in result.structured_content["events"] if e.get("user_id")}
+        assert named_in_digest and actors_listed & set(named_in_digest)
+        for user_id in actors_listed & set(named_in_digest):
+            assert result.structured_content.get("users", {}).get(user_id) == named_in_digest[user_id]
+            assert f'by "{named_in_digest[user_id]}"' in text_of(result)
