@@ -14,7 +14,7 @@ from typing import Any
 from close_events_mcp import catalog
 from close_events_mcp.capping import Draft
 from close_events_mcp.describe import describe_catalog
-from close_events_mcp.digest import Tally, build_digest, combine, digest_text
+from close_events_mcp.digest import TOP_LEADS, Tally, build_digest, combine, digest_text
 from close_events_mcp.errors import ArgumentError, NotFound
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.filtering import plan_filters
@@ -114,7 +114,8 @@ async def summarize_events(
     ).run()
     tally = combine(result.sinks)
     notable = [entry[2] for entries in tally.notable.values() for entry in entries]
-    await state.learn_names(notable)
+    busiest = [lead for lead, _ in tally.by_lead.most_common(TOP_LEADS)]
+    await state.learn_names(notable, leads=busiest)
     if any(key.startswith("user_") and not state.names.user(key) for key in tally.by_actor):
         await state.names.directory.load_users(state.client)
     covered_since = since if result.complete else from_micros(result.covered_from)

@@ -1,20 +1,23 @@
-"""Names Close knows that events do not always carry: users and custom fields.
+"""Names Close knows that events do not always carry: users, custom fields and leads.
 
-Fetched on demand (``GET /user/`` paged, ``GET /custom_field/<kind>/``), cached per process for
-a while, and never allowed to fail a tool: when a lookup is not permitted or fails, answers
-fall back to the IDs.
+Fetched on demand (``GET /user/`` paged, ``GET /custom_field/<kind>/``, ``GET /lead/{id}/`` for the
+few leads an answer shows without a name), cached per process for a while, and never allowed to
+fail a tool: when a lookup is not permitted or fails, answers fall back to the IDs.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Final
 
 import anyio
 
 from close_events_mcp.close_api import CloseClient
-from close_events_mcp.errors import CloseError
+from close_events_mcp.errors import CloseError, NotFound, PermissionDenied
 from close_events_mcp.text import clean
 
 logger = logging.getLogger(__name__)
@@ -22,6 +25,11 @@ logger = logging.getLogger(__name__)
 CUSTOM_FIELD_KINDS = ("lead", "contact", "opportunity", "activity", "shared")
 _MAX_USER_PAGES = 50
 _RETRY_AFTER_FAILURE = 60.0
+MAX_LEAD_LOOKUPS: Final = 8
+"""Most leads one answer looks up by ID (``GET /lead/{id}/``), however many it shows unnamed."""
+LEAD_LOOKUP_CONCURRENCY: Final = 4
+_LEAD_ID: Final = re.compile(r"lead_[A-Za-z0-9]{1,100}")
+_MAX_UNNAMED = 5_000
 
 
 class _Cached:
@@ -46,6 +54,11 @@ class Directory:
     def __init__(self, ttl: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._users = _Cached(ttl, clock)
         self._fields = _Cached(ttl, clock)
+        self._ttl = ttl
+        self._clock = clock
+        self._unnamed: OrderedDict[str, float] = OrderedDict()
+        """Leads Close had no name for (deleted, merged away, not there): when it said so."""
+        self._leads_refused_at: float | None = None
 
     def user(self, user_id: str | None) -> str | None:
         return self._users.names.get(user_id) if user_id else None
@@ -106,3 +119,61 @@ class Directory:
                 for kind in CUSTOM_FIELD_KINDS:
                     group.start_soon(load, kind)
             self._fields.store(names, failed=bool(failures))
+
+    async def look_up_leads(
+        self,
+        client: CloseClient,
+        lead_ids: Iterable[str],
+        learn: Callable[[str, str], None],
+        *,
+        limit: int = MAX_LEAD_LOOKUPS,
+    ) -> None:
+        """Ask Close for the names of the first ``limit`` of ``lead_ids`` (a few at a time) and ``learn``
+        each as it comes. Leads Close has no name for are not asked again for a while, nor any lead
+        for a minute after Close refused a lookup."""
+        now = self._clock()
+        if self._lookups_refused():
+            return
+        wanted: list[str] = []
+        for lead_id in dict.fromkeys(lead_ids):
+            said_none = self._unnamed.get(lead_id)
+            if _LEAD_ID.fullmatch(lead_id) and (said_none is None or now - said_none >= self._ttl):
+                wanted.append(lead_id)
+        wanted = wanted[:limit]
+        turns = anyio.Semaphore(LEAD_LOOKUP_CONCURRENCY)
+
+        async def look_up(lead_id: str) -> None:
+            async with turns:
+                if self._lookups_refused():
+                    return
+                try:
+                    body = await client.get_json(f"/lead/{lead_id}/", {"_fields": "id,display_name"})
+                except NotFound:
+                    self._no_name(lead_id)
+                    return
+                except PermissionDenied as exc:
+                    logger.info("lead lookup not permitted, showing lead IDs: %s", exc)
+                    self._leads_refused_at = self._clock()
+                    return
+                except CloseError as exc:
+                    logger.info("lead lookup of %s failed, showing its ID: %s", lead_id, exc)
+                    return
+            name = body.get("display_name")
+            if isinstance(name, str) and name.strip():
+                learn(lead_id, name)
+            else:
+                self._no_name(lead_id)
+
+        async with anyio.create_task_group() as group:
+            for lead_id in wanted:
+                group.start_soon(look_up, lead_id)
+
+    def _lookups_refused(self) -> bool:
+        refused = self._leads_refused_at
+        return refused is not None and self._clock() - refused < _RETRY_AFTER_FAILURE
+
+    def _no_name(self, lead_id: str) -> None:
+        self._unnamed[lead_id] = self._clock()
+        self._unnamed.move_to_end(lead_id)
+        while len(self._unnamed) > _MAX_UNNAMED:
+            self._unnamed.popitem(last=False)

@@ -2,7 +2,8 @@
 
 Close's events carry IDs; the payloads often carry the matching names (``created_by_name``,
 ``lead_name``, a lead's ``display_name``). Every event the server reads teaches the book, so
-later answers can say "Gob Bluth" and "Bluth Company" instead of bare IDs. The book gives names
+later answers can say "Gob Bluth" and "Bluth Company" instead of bare IDs; a lead an answer shows
+that no event named is looked up in Close (``directory``) and kept here too. The book gives names
 cleaned but plain, as structured content carries them; the text shows them in double quotes,
 whatever they say (``text.name_text``).
 """
@@ -90,3 +91,7 @@ class NameBook:
 
     def lead(self, lead_id: str | None) -> str | None:
         return self.leads.get(lead_id)
+
+    def learn_lead(self, lead_id: str, name: str, seen_at: datetime) -> None:
+        """A lead's name as Close gave it at ``seen_at`` (``GET /lead/{id}/``), for later answers too."""
+        self.leads.learn(lead_id, name, seen_at)

@@ -1,6 +1,8 @@
 """The emulator as an ASGI app: Close's auth, routes, errors, rate limits, and injectable faults.
 
-Routes (under ``/api/v1``): ``GET /event/``, ``GET /event/{id}/``, ``GET /me/``, ``GET /user/``.
+Routes (under ``/api/v1``): ``GET /event/``, ``GET /event/{id}/``, ``GET /me/``, ``GET /user/``,
+``GET /custom_field/<kind>/`` and ``GET /lead/{id}/`` (``_fields`` honoured), the lead as its newest
+event left it (404 once deleted or merged away).
 Serve it in-process with ``httpx.ASGITransport`` or on a loopback port with uvicorn. The faults
 that live on the wire (connection resets, a slow drip, an oversized body) mean what they say only
 on a socket: in-process, a reset raises ``ConnectionResetError`` into the caller, and httpx's ASGI
@@ -28,6 +30,7 @@ from urllib.parse import parse_qsl
 import anyio
 
 from close_events_mcp import catalog
+from close_events_mcp.event import parse_timestamp
 from close_events_mcp.sandbox.org import DemoOrg, JSONDict, Principal
 from close_events_mcp.sandbox.store import DATE_FILTERS, EventStore, QueryError
 
@@ -38,11 +41,13 @@ Send = Callable[[Message], Awaitable[None]]
 
 PREFIX = "/api/v1"
 _EVENT_PATH = re.compile(r"/event/([^/]+)/")
+_LEAD_PATH = re.compile(r"/lead/(lead_[A-Za-z0-9]+)/")
 _CUSTOM_FIELD_PATH = re.compile(r"/custom_field/(lead|contact|opportunity|activity|shared)/")
 RateLimitStyle = Literal["ratelimit", "retry-after", "body", "none"]
 ResetStyle = Literal["before", "during", "close"]
 Delivery = Literal["whole", "hang", "reset", "cut", "drip", "oversized"]
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -129,6 +134,7 @@ class SandboxApp:
         self._windows: dict[str, _Window] = {}
         self._users = {u["id"]: u for u in org.users}
         self._roles = {m["user_id"]: m["role_id"] for m in org.memberships}
+        self._leads: dict[str, list[JSONDict]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -257,6 +263,9 @@ class SandboxApp:
             return _json(200, self._me(principal))
         if route == "/user/":
             return self._list_users(params)
+        lead = _LEAD_PATH.fullmatch(route)
+        if lead:
+            return self._lead(lead.group(1), params)
         fields = _CUSTOM_FIELD_PATH.fullmatch(route)
         if fields:
             data = self.org.custom_fields.get(f"custom_fields.{fields.group(1)}", [])
@@ -304,6 +313,39 @@ class SandboxApp:
             return _json(400, {"errors": ["_skip and _limit must be positive."], "field-errors": {}})
         users = self.org.users[skip : skip + limit]
         return _json(200, {"data": users, "has_more": skip + limit < len(self.org.users)})
+
+    def _lead(self, lead_id: str, params: dict[str, str]) -> Response:
+        """The lead as it is now: what its newest lead event (at the store's clock) says of it. A lead
+        with no lead event at all (created before the story began) is known by its name alone."""
+        newest: JSONDict | None = None
+        now = self.store.clock()
+        for event in self._lead_events().get(lead_id, []):
+            moment = parse_timestamp(event["date_updated"])
+            if moment is not None and moment <= now:
+                newest = event
+        lead: JSONDict | None
+        if newest is not None:
+            lead = None if newest["action"] == "deleted" else newest.get("data")
+        else:
+            name = next(
+                (k[5:] for k, v in self.org.landmarks.items() if k.startswith("lead:") and v == lead_id), None
+            )
+            lead = {"id": lead_id, "display_name": name, "name": name} if name else None
+        if not isinstance(lead, dict):
+            return _json(404, {"error": "Not found."})
+        wanted = [name for name in params.get("_fields", "").split(",") if name]
+        return _json(200, {key: lead[key] for key in wanted if key in lead} if wanted else lead)
+
+    def _lead_events(self) -> dict[str, list[JSONDict]]:
+        """Each lead's own events, oldest first (indexed on first use)."""
+        if self._leads is None:
+            self._leads = {}
+            lead_events = (e for e in self.org.events if e.get("object_type") == "lead")
+            for event in sorted(
+                lead_events, key=lambda e: (parse_timestamp(e["date_updated"]) or _NEVER, e["id"])
+            ):
+                self._leads.setdefault(str(event.get("object_id")), []).append(event)
+        return self._leads
 
     # --- auth and rate limits -------------------------------------------------------------
 
