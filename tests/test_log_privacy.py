@@ -69,11 +69,15 @@ def crm_strings(value: Any) -> set[str]:
 
 
 def test_a_tool_call_over_http_at_debug_logs_no_crm_data():
-    """The console script at DEBUG answers two pages of events; its stderr holds none of them."""
+    """The console script at DEBUG answers three pages of events; its stderr holds none of them."""
     with cli_server("--log-level", "DEBUG") as (port, lines):
         url = f"http://127.0.0.1:{port}{http_app.MCP_PATH}"
         answers = []
-        for arguments in ({"limit": 50}, {"object_type": "contact", "limit": 50}):
+        for arguments in (
+            {"limit": 50},
+            {"object_type": "contact", "limit": 50},
+            {"object_type": "activity.email"},
+        ):
             response = rpc(url, "tools/call", {"name": "list_events", "arguments": arguments})
             result = reply(response)["result"]
             assert not result.get("isError"), result
@@ -83,6 +87,6 @@ def test_a_tool_call_over_http_at_debug_logs_no_crm_data():
     assert "INFO uvicorn.error: Uvicorn running on" in stderr, "uvicorn's start-up lines still show"
     emails = set(re.findall(r"[\w.+-]+@[\w-]+\.[\w.-]+", json.dumps(answers, ensure_ascii=False)))
     crm = crm_strings([answer["structuredContent"] for answer in answers])
-    assert len(emails) >= 3 and len(crm) >= 20, "the answers should have carried CRM data"
+    assert len(emails) >= 2 and len(crm) >= 20, "the answers should have carried CRM data"
     assert sorted(email for email in emails if email in stderr) == []
     assert sorted(text for text in crm if text in stderr) == []
