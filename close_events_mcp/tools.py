@@ -41,9 +41,14 @@ UserIdArg = Annotated[str | None, Field(description="Events caused by this user 
 RequestIdArg = Annotated[str | None, Field(description="Everything one API request did (req_…).")]
 SinceArg = Annotated[
     str | None,
-    Field(description="Window start: ISO date/datetime (UTC if no offset), or back from now: 90m, 24h, 7d."),
+    Field(
+        description="Window start: ISO date/datetime (UTC if no offset), back from now (90m, 24h, 7d), or "
+        "today, yesterday, this week, last week (UTC)."
+    ),
 ]
-UntilArg = Annotated[str | None, Field(description="Window end (exclusive), formats as since.")]
+UntilArg = Annotated[
+    str | None, Field(description="Window end (exclusive), formats as since; a day or week means its start.")
+]
 ChangedFieldArg = Annotated[
     str | None,
     Field(
