@@ -1,80 +1,102 @@
-"""A digest of a time window: counts, actors, busiest leads, and the events worth reading.
+"""A digest of a time window, for a manager to read at a glance: what mattered, aggregated, then the
+counts, the people, the busiest leads and the few events worth opening.
 
-Aggregation streams: each scan slice feeds its own ``Tally`` of counters and a few notable
-events per kind, so memory stays flat however many events are read; the tallies of the
-stretch that was fully read are merged at the end.
+Aggregation streams: each scan slice feeds its own ``Tally`` of bounded counters (status transitions
+keyed by kind and from → to, deletions by how and by whom, custom fields by key) and keeps only the
+newest few events of each notable kind, so memory stays flat however many events are read; the
+tallies of the stretch that was fully read are merged at the end. The text is bounded too: every
+list shows its biggest or newest entries and says what it left out, and where the left-out part is
+worth having, the exact ``list_events`` call that lists all of it over the digest's own window.
 """
 
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
 
 from close_events_mcp import catalog
+from close_events_mcp.changes import field_changes
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.names import NameBook
-from close_events_mcp.render import event_item, event_line
-from close_events_mcp.results import ActorCount, EventDigest, LeadCount, NotableGroup
+from close_events_mcp.objects import gist
+from close_events_mcp.query import EventFilters
+from close_events_mcp.results import (
+    ActorCount,
+    DeletedLead,
+    DeletionGroup,
+    EventDigest,
+    EventPointer,
+    FieldCount,
+    JobItem,
+    LeadCount,
+    LeftOut,
+    MergeItem,
+    NotableGroup,
+    OpportunityOutcome,
+    StatusTransition,
+)
 from close_events_mcp.scan import ScanResult
 from close_events_mcp.text import id_text, key_text, name_text, quote
+from close_events_mcp.values import Shown, value_of
 
-NOTABLE_PER_KIND: Final = 8
 TOP_LEADS: Final = 5
+TOP_TYPES: Final = 4
+TOP_ACTIONS: Final = 3
+TOP_ACTORS: Final = 5
+ACTORS_KEPT: Final = 20
+"""Actors in the structured content (the text shows ``TOP_ACTORS``)."""
+TOP_TRANSITIONS: Final = 3
+TOP_FIELDS: Final = 5
+OUTCOMES_SHOWN: Final = 4
+DELETED_LEADS_SHOWN: Final = 4
+MERGES_SHOWN: Final = 1
+JOBS_SHOWN: Final = 2
+DELETION_GROUPS_SHOWN: Final = 5
+DELETION_GROUPS_KEPT: Final = 12
+"""Deletion groups in the structured content (the text shows ``DELETION_GROUPS_SHOWN``)."""
+WORTH_OPENING: Final = 3
+NAME_CHARS: Final = 24
+"""Names (leads, people, fields) are cut to this many characters in the text."""
+MAX_KEYS: Final = 300
+"""Most distinct keys a counter of user-defined values (statuses, fields) keeps per slice."""
+
+# What each kind of notable event keeps: its newest few events.
+LEADS_DELETED: Final = "Leads deleted"
+OTHERS_DELETED: Final = "Other records deleted"
+MERGES: Final = "Merges"
+OUTCOMES: Final = "Opportunities won or lost"
+LEAD_STATUS: Final = "Lead status changes"
+CUSTOM_FIELDS: Final = "Custom field changes"
+JOBS: Final = "Bulk actions and imports"
+NOTABLE_KINDS: Final = (LEADS_DELETED, OTHERS_DELETED, MERGES, OUTCOMES, LEAD_STATUS, CUSTOM_FIELDS, JOBS)
+_KEEP: Final = {
+    LEADS_DELETED: DELETED_LEADS_SHOWN + 1,
+    OTHERS_DELETED: 1,
+    MERGES: MERGES_SHOWN,
+    OUTCOMES: OUTCOMES_SHOWN + 1,
+    LEAD_STATUS: 1,
+    CUSTOM_FIELDS: 1,
+    JOBS: 12,
+    "by hand": 2,
+}
+"""Events kept per kind: enough to list, plus one to know the list is longer. ``by hand`` keeps the
+newest leads deleted one by one (worth opening); custom field changes keep one, so that their names
+are looked up."""
+
 _DELETABLE = frozenset({"lead", "contact", "opportunity", "custom_object"})
-
-
-def _status_type(event: Event) -> str | None:
-    data = event.data or {}
-    value = data.get("status_type")
-    return value if isinstance(value, str) else None
-
-
-def _notable_kind(event: Event) -> str | None:
-    kind, action = catalog.LEGACY_NAMES.get(event.object_type, event.object_type), event.action
-    changed = set(event.changed_fields)
-    if kind == "lead" and action == "merged":
-        return "Merges"
-    if action == "deleted" and kind == "lead":
-        return "Leads deleted"
-    if action == "deleted" and (kind in _DELETABLE or kind.startswith(("activity.", "task."))):
-        if event.merge_source:
-            return None  # the merge itself is listed; its moved children are noise
-        return "Other records deleted"
-    status_changed = bool(changed & {"status_id", "status_label", "status_type"})
-    if (
-        kind == "opportunity"
-        and action == "updated"
-        and status_changed
-        and _status_type(event) in ("won", "lost")
-    ):
-        return "Opportunities won or lost"
-    if kind == "lead" and action == "updated" and changed & {"status_id", "status_label"}:
-        return "Lead status changes"
-    if action == "updated" and any(f.startswith("custom.") for f in changed):
-        return "Custom field changes"
-    if kind.startswith("bulk_action.") and action in ("created", "completed", "paused"):
-        return "Bulk actions and imports"
-    if kind == "import" and action in ("created", "completed", "reverting", "reverted"):
-        return "Bulk actions and imports"
-    return None
-
-
-NOTABLE_KINDS: Final = (
-    "Leads deleted",
-    "Other records deleted",
-    "Merges",
-    "Opportunities won or lost",
-    "Lead status changes",
-    "Custom field changes",
-    "Bulk actions and imports",
-)
-
+_STATUS_FIELDS = frozenset({"status_id", "status_label", "status_type"})
+_STATUS_NAMES = frozenset({"status", "status_label", "status_id"})
+_JOB_ACTIONS = frozenset({"created", "completed", "paused", "canceled", "reverting", "reverted"})
+HOWS: Final = ("by hand", "via API", "by bulk action", "by merge", "by import revert")
 
 NO_USER: Final = "no user (automatic)"
+OTHER_ACTORS: Final = "other actors"
+"""Deletions past ``MAX_KEYS`` groups in one slice, by actors not counted apart."""
 _API_KEY: Final = "API key "
 
 
@@ -86,27 +108,107 @@ def actor_key(event: Event) -> str:
     return NO_USER
 
 
-def actor_text(actor: ActorCount) -> str:
+def actor_text(actor: ActorCount | DeletionGroup) -> str:
     """Who, as the text shows it: a name quoted; else the user or API key ID, marked when it is not one."""
     if actor.name:
-        return name_text(actor.name)
-    if actor.actor == NO_USER:
-        return NO_USER
+        return name_text(actor.name, NAME_CHARS)
+    if actor.actor in (NO_USER, OTHER_ACTORS):
+        return actor.actor
     if actor.actor.startswith(_API_KEY):
         return _API_KEY + id_text(actor.actor.removeprefix(_API_KEY))
     return id_text(actor.actor)
 
 
+def _kind(event: Event) -> str:
+    return catalog.LEGACY_NAMES.get(event.object_type, event.object_type)
+
+
+def _outcome(event: Event) -> str | None:
+    """won or lost, for an opportunity update that moved it to a won or lost status."""
+    if _kind(event) != "opportunity" or event.action != "updated":
+        return None
+    if not _STATUS_FIELDS & set(event.changed_fields):
+        return None
+    data = event.data or {}
+    status_type = data.get("status_type")
+    if status_type is None:  # no type: a status called Won or Lost
+        label = data.get("status_label")
+        status_type = label.strip().lower() if isinstance(label, str) else None
+    return status_type if status_type in ("won", "lost") else None
+
+
+def _how(event: Event) -> str:
+    if event.merge_source or event.merge_destination:
+        return "by merge"
+    if event.bulk_action_id:
+        return "by bulk action"
+    if event.revert_import_id:
+        return "by import revert"
+    if event.api_key_id or event.oauth_client_id:
+        return "via API"
+    return "by hand"
+
+
+def _how_id(event: Event) -> str | None:
+    """The bulk action, import or merge destination behind a deletion."""
+    return event.bulk_action_id or event.revert_import_id or event.merge_destination
+
+
+def _is_deletion(event: Event) -> bool:
+    kind = _kind(event)
+    if event.action != "deleted" or not (kind in _DELETABLE or kind.startswith(("activity.", "task."))):
+        return False
+    # A merge moves the source lead's records: the merge and the lead it deletes are what happened.
+    return kind == "lead" or not event.merge_source
+
+
+def _status_change(event: Event) -> tuple[Shown, Shown] | None:
+    if event.action != "updated" or not {"status_id", "status_label"} & set(event.changed_fields):
+        return None
+    for change in field_changes(event):
+        if change.field in _STATUS_NAMES and change.before is not None and change.after is not None:
+            return change.before, change.after
+    return None
+
+
+Entry = tuple[datetime, str, Event]
+Transition = tuple[str, Shown, Shown]
+DeletionKey = tuple[str, str]
+"""(how, actor)."""
+
+
+K = TypeVar("K")
+
+
+def _count_bounded(counter: Counter[K], key: K, amount: int = 1) -> bool:
+    """Count ``key`` unless the counter is full of other keys; False when it was not counted."""
+    if key in counter or len(counter) < MAX_KEYS:
+        counter[key] += amount
+        return True
+    return False
+
+
 @dataclass
 class Tally:
-    """Counters and the newest few notable events of one slice of the window."""
+    """Bounded counters and the newest few notable events of one slice of the window."""
 
     total: int = 0
     by_type: Counter[tuple[str, str]] = field(default_factory=Counter)
     by_actor: Counter[str] = field(default_factory=Counter)
     by_lead: Counter[str] = field(default_factory=Counter)
     notable_counts: Counter[str] = field(default_factory=Counter)
-    notable: dict[str, list[tuple[datetime, str, Event]]] = field(default_factory=dict)
+    notable: dict[str, list[Entry]] = field(default_factory=dict)
+    """The newest few events of each notable kind (``_KEEP``), as heaps."""
+    outcomes: Counter[str] = field(default_factory=Counter)
+    transitions: Counter[Transition] = field(default_factory=Counter)
+    transitions_dropped: int = 0
+    deletions: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
+    """(how, actor, is a lead) → deletions."""
+    deletion_ids: dict[DeletionKey, set[str]] = field(default_factory=dict)
+    """The first few bulk actions, imports or merge destinations of each (how, actor)."""
+    deleted_kinds: Counter[str] = field(default_factory=Counter)
+    fields: Counter[str] = field(default_factory=Counter)
+    fields_dropped: int = 0
     accept: Callable[[Event], bool] | None = None
     """Events that fail this (filters checked on our side) are not counted."""
     on_event: Callable[[Event], None] | None = None
@@ -125,10 +227,49 @@ class Tally:
         self.by_actor[actor_key(event)] += 1
         if event.lead_id:
             self.by_lead[event.lead_id] += 1
-        kind = _notable_kind(event)
-        if kind:
+        kind, action = _kind(event), event.action
+        if kind == "lead" and action == "merged":
+            self._keep(MERGES, event)
+        if _is_deletion(event):
+            self._deletion(event, kind)
+        if outcome := _outcome(event):
+            self.outcomes[outcome] += 1
+            self._keep(OUTCOMES, event)
+        if kind in ("lead", "opportunity") and (change := _status_change(event)):
+            if not _count_bounded(self.transitions, (kind, *change)):
+                self.transitions_dropped += 1
+            if kind == "lead":
+                self._keep(LEAD_STATUS, event)
+        if action == "updated":
+            custom = [f for f in event.changed_fields if f.startswith("custom.")]
+            for key in custom:
+                if not _count_bounded(self.fields, key):
+                    self.fields_dropped += 1
+            if custom:
+                self._keep(CUSTOM_FIELDS, event)
+        if (kind.startswith("bulk_action.") or kind == "import") and action in _JOB_ACTIONS:
+            self._keep(JOBS, event)
+
+    def _deletion(self, event: Event, kind: str) -> None:
+        how, actor, is_lead = _how(event), actor_key(event), kind == "lead"
+        if not _count_bounded(self.deletions, (how, actor, is_lead)):
+            self.deletions[(how, OTHER_ACTORS, is_lead)] += 1  # only past MAX_KEYS (how, actor) pairs
+        if (via := _how_id(event)) is not None:
+            known = self.deletion_ids.setdefault((how, actor), set())
+            if len(known) < 3:
+                known.add(via)
+        if is_lead:
+            self._keep(LEADS_DELETED, event)
+            if how in ("by hand", "via API"):
+                self._keep("by hand", event, count=False)
+        else:
+            self.deleted_kinds[kind] += 1
+            self._keep(OTHERS_DELETED, event)
+
+    def _keep(self, kind: str, event: Event, *, count: bool = True) -> None:
+        if count:
             self.notable_counts[kind] += 1
-            _keep_newest(self.notable.setdefault(kind, []), (event.date_updated, event.id, event))
+        _keep_newest(self.notable.setdefault(kind, []), (event.date_updated, event.id, event), _KEEP[kind])
 
     def merge(self, other: Tally) -> None:
         self.total += other.total
@@ -136,14 +277,28 @@ class Tally:
         self.by_actor.update(other.by_actor)
         self.by_lead.update(other.by_lead)
         self.notable_counts.update(other.notable_counts)
+        self.outcomes.update(other.outcomes)
+        self.deleted_kinds.update(other.deleted_kinds)
+        self.deletions.update(other.deletions)  # bounded by the actors, already counted
         for kind, entries in other.notable.items():
             mine = self.notable.setdefault(kind, [])
             for entry in entries:
-                _keep_newest(mine, entry)
+                _keep_newest(mine, entry, _KEEP[kind])
+        for key, count in other.transitions.items():
+            if not _count_bounded(self.transitions, key, count):
+                self.transitions_dropped += count
+        self.transitions_dropped += other.transitions_dropped
+        for name, count in other.fields.items():
+            if not _count_bounded(self.fields, name, count):
+                self.fields_dropped += count
+        self.fields_dropped += other.fields_dropped
+        for group, ids in other.deletion_ids.items():
+            known = self.deletion_ids.setdefault(group, set())
+            known.update(sorted(ids)[: max(3 - len(known), 0)])
 
 
-def _keep_newest(heap: list[tuple[datetime, str, Event]], entry: tuple[datetime, str, Event]) -> None:
-    if len(heap) < NOTABLE_PER_KIND:
+def _keep_newest(heap: list[Entry], entry: Entry, size: int) -> None:
+    if len(heap) < size:
         heapq.heappush(heap, entry)
     elif entry[:2] > heap[0][:2]:
         heapq.heapreplace(heap, entry)
@@ -156,77 +311,499 @@ def combine(tallies: Iterable[Tally]) -> Tally:
     return combined
 
 
+# --- from the tally to the digest ----------------------------------------------------------------
+
+
+def _call_time(moment: datetime) -> str:
+    precision = "microseconds" if moment.microsecond else "seconds"
+    return moment.isoformat(timespec=precision).replace("+00:00", "Z")
+
+
+def follow_up(filters: EventFilters | None, since: datetime, until: datetime, **wanted: str) -> str:
+    """The ``list_events`` call that lists a part of this digest: its filters, its window, and ``wanted``
+    (a filter the digest already has wins: the events counted all match it)."""
+    asked: dict[str, str] = dict(wanted)
+    if filters is not None:
+        for name in catalog.FILTER_NAMES:
+            value = getattr(filters, name)
+            if value is not None:
+                asked[name] = value
+        if filters.changed_field:
+            asked["changed_field"] = filters.changed_field
+        if filters.exclude_noisy and _may_be_noise(asked.get("object_type"), asked.get("action")):
+            asked["exclude_noisy"] = "true"
+    order = (*catalog.FILTER_NAMES, "changed_field", "exclude_noisy")
+    parts = [f"{name}={key_text(asked[name])}" for name in order if name in asked]
+    parts += [f"since={_call_time(since)}", f"until={_call_time(until)}"]
+    return "list_events " + " ".join(parts)
+
+
+def _may_be_noise(object_type: str | None, action: str | None) -> bool:
+    """Whether events of this type and action can be noise (exclude_noisy then changes what is listed)."""
+    entry = catalog.lookup(object_type) if object_type else None
+    if object_type is None or entry is None:
+        return True
+    return any(a.noise for a in entry.actions if action is None or a.name == action)
+
+
+def _value(event: Event) -> str | None:
+    data = event.data or {}
+    formatted = data.get("value_formatted")
+    if isinstance(formatted, str) and formatted.strip():
+        return value_of(formatted, 30).plain  # Close's own words: "$15,000 annually"
+    value = data.get("value")
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    shown = value_of(value, 30).plain
+    period = data.get("value_period")
+    return f"{shown} {period}" if isinstance(period, str) and period not in ("", "one_time") else shown
+
+
+def _newest(tally: Tally, kind: str) -> list[Event]:
+    return [event for _, _, event in sorted(tally.notable.get(kind, []), reverse=True)]
+
+
+def _left_out(counts: list[int], shown: int) -> LeftOut | None:
+    rest = counts[shown:]
+    return LeftOut(items=len(rest), events=sum(rest)) if rest else None
+
+
 def build_digest(
-    tally: Tally, names: NameBook, scan: ScanResult[Tally], *, since: datetime, until: datetime, now: datetime
+    tally: Tally,
+    names: NameBook,
+    scan: ScanResult[Tally],
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    filters: EventFilters | None = None,
 ) -> EventDigest:
+    """The digest of ``tally`` over [since, until); ``filters`` (the digest's own) go into its follow-up
+    calls, so that each lists exactly the events it counted."""
+    del now  # the digest lists no values that Close could have withheld since
     by_type: dict[str, dict[str, int]] = {}
     for (kind, action), count in sorted(tally.by_type.items(), key=lambda kv: (-kv[1], kv[0])):
         by_type.setdefault(kind, {})[action] = count
+    actors = tally.by_actor.most_common()
+
+    def call(**wanted: str) -> str:
+        return follow_up(filters, since, until, **wanted)
+
+    calls = {
+        LEADS_DELETED: call(object_type="lead", action="deleted"),
+        OTHERS_DELETED: None,
+        MERGES: call(object_type="lead", action="merged"),
+        OUTCOMES: call(object_type="opportunity", changed_field="status"),
+        LEAD_STATUS: call(object_type="lead", changed_field="status"),
+        CUSTOM_FIELDS: None,
+        JOBS: None,
+    }
     notable = [
-        NotableGroup(
-            kind=kind,
-            count=tally.notable_counts[kind],
-            events=[
-                event_item(e, names, now) for _, _, e in sorted(tally.notable.get(kind, []), reverse=True)
-            ],
-        )
+        NotableGroup(kind=kind, count=tally.notable_counts[kind], follow_up=calls[kind])
         for kind in NOTABLE_KINDS
         if tally.notable_counts[kind]
     ]
+    shown_transitions: dict[str, list[StatusTransition]] = {"lead": [], "opportunity": []}
+    transitions_left_out: dict[str, LeftOut] = {}
+    for (kind, before, after), count in tally.transitions.most_common():
+        if len(shown_transitions[kind]) < TOP_TRANSITIONS:
+            shown_transitions[kind].append(
+                StatusTransition(object_type=kind, before=before.plain, after=after.plain, count=count)
+            )
+        else:
+            left = transitions_left_out.setdefault(kind, LeftOut(items=0, events=0))
+            left.items, left.events = left.items + 1, left.events + count
+    if tally.transitions_dropped:
+        transitions_left_out["other"] = LeftOut(items=0, events=tally.transitions_dropped)
+    fields = tally.fields.most_common()
+    deletions: dict[DeletionKey, DeletionGroup] = {}
+    for (how, actor, is_lead), count in tally.deletions.items():
+        group = deletions.get((how, actor))
+        if group is None:
+            ids = sorted(tally.deletion_ids.get((how, actor), ()))
+            group = DeletionGroup(how=how, actor=actor, name=names.user(actor), via=ids)
+            deletions[(how, actor)] = group
+        if is_lead:
+            group.leads += count
+        else:
+            group.others += count
+    groups = sorted(deletions.values(), key=lambda g: (-(g.leads + g.others), HOWS.index(g.how), g.actor))
     return EventDigest(
         since=format_timestamp(since),
         until=format_timestamp(until),
         total=tally.total,
+        user_count=sum(1 for key in tally.by_actor if key.startswith("user_")),
         lead_count=len(tally.by_lead),
         by_type=dict(sorted(by_type.items(), key=lambda kv: -sum(kv[1].values()))),
         by_actor=[
-            ActorCount(actor=key, name=names.user(key), count=count)
-            for key, count in tally.by_actor.most_common()
+            ActorCount(actor=key, name=names.user(key), count=count) for key, count in actors[:ACTORS_KEPT]
         ],
+        actors_left_out=_left_out([count for _, count in actors], ACTORS_KEPT),
         top_leads=[
             LeadCount(lead_id=lead, name=names.lead(lead), count=count)
             for lead, count in tally.by_lead.most_common(TOP_LEADS)
         ],
         notable=notable,
+        opportunities_won=tally.outcomes["won"],
+        opportunities_lost=tally.outcomes["lost"],
+        outcomes=[_outcome_item(event, names) for event in _newest(tally, OUTCOMES)[:OUTCOMES_SHOWN]],
+        transitions=[t for kind in ("lead", "opportunity") for t in shown_transitions[kind]],
+        transitions_left_out=transitions_left_out,
+        deletions=groups[:DELETION_GROUPS_KEPT],
+        deletions_left_out=_left_out([g.leads + g.others for g in groups], DELETION_GROUPS_KEPT),
+        deleted_other=dict(tally.deleted_kinds.most_common()),
+        deleted_leads=[
+            _deleted_lead(event, names) for event in _newest(tally, LEADS_DELETED)[:DELETED_LEADS_SHOWN]
+        ],
+        merges=[_merge_item(event, names) for event in _newest(tally, MERGES)],
+        jobs=_jobs(_newest(tally, JOBS), names),
+        custom_fields=[
+            FieldCount(field=names.field(key), key=key, count=n) for key, n in fields[:TOP_FIELDS]
+        ],
+        custom_fields_left_out=_left_out(
+            [count for _, count in fields] + [tally.fields_dropped] * bool(tally.fields_dropped), TOP_FIELDS
+        ),
+        worth_opening=_worth_opening(tally, names),
         complete=scan.complete,
         scanned=scan.events,
         pages=scan.pages,
     )
 
 
-def _type_text(kind: str, actions: dict[str, int]) -> str:
+def _outcome_item(event: Event, names: NameBook) -> OpportunityOutcome:
+    return OpportunityOutcome(
+        outcome=_outcome(event) or "",
+        opportunity_id=event.object_id,
+        lead_id=event.lead_id,
+        lead_name=names.lead(event.lead_id),
+        value=_value(event),
+        user_id=event.user_id,
+        user_name=names.user(event.user_id),
+        at=format_timestamp(event.date_updated),
+        event_id=event.id,
+    )
+
+
+def _deleted_lead(event: Event, names: NameBook) -> DeletedLead:
+    lead = event.object_id or event.lead_id or ""
+    return DeletedLead(
+        lead_id=lead,
+        name=names.lead(lead),
+        how=_how(event),
+        at=format_timestamp(event.date_updated),
+        event_id=event.id,
+    )
+
+
+def _merge_item(event: Event, names: NameBook) -> MergeItem:
+    source, destination = event.merge_source, event.merge_destination or event.object_id
+    return MergeItem(
+        source=source,
+        source_name=names.lead(source),
+        destination=destination,
+        destination_name=names.lead(destination),
+        user_id=event.user_id,
+        user_name=names.user(event.user_id),
+        at=format_timestamp(event.date_updated),
+        event_id=event.id,
+    )
+
+
+def _jobs(events: list[Event], names: NameBook) -> list[JobItem]:
+    """The newest bulk actions and imports, each once: its latest state, who started it."""
+    jobs: dict[str, JobItem] = {}
+    for event in events:  # newest first
+        job_id = event.object_id or event.id
+        known = jobs.get(job_id)
+        if known is None:
+            if len(jobs) == JOBS_SHOWN:
+                continue
+            summary = gist(event.object_type, event.payload, action=event.action) or None
+            jobs[job_id] = JobItem(
+                object_type=event.object_type,
+                job_id=job_id,
+                state=event.action,
+                summary=summary,
+                user_id=event.user_id,
+                user_name=names.user(event.user_id),
+                at=format_timestamp(event.date_updated),
+                event_id=event.id,
+            )
+        elif known.user_id is None and event.user_id:
+            known.user_id, known.user_name = event.user_id, names.user(event.user_id)
+        if known is not None and event.action == "created":
+            known.event_id = event.id  # its creation says what it was asked to do
+    return list(jobs.values())
+
+
+def _worth_opening(tally: Tally, names: NameBook) -> list[EventPointer]:
+    """A few events to read in full, besides those the highlights list with their IDs: leads deleted
+    one by one, the newest bulk delete or import revert, an opportunity lost."""
+    picks: list[EventPointer] = []
+
+    def add(event: Event, why: str, lead_id: str | None) -> None:
+        if len(picks) < WORTH_OPENING and all(p.event_id != event.id for p in picks):
+            picks.append(
+                EventPointer(
+                    event_id=event.id,
+                    at=format_timestamp(event.date_updated),
+                    why=why,
+                    object_id=event.object_id if event.object_id != lead_id else None,
+                    lead_id=lead_id,
+                    lead_name=names.lead(lead_id),
+                    user_id=event.user_id,
+                    user_name=names.user(event.user_id),
+                )
+            )
+
+    for event in _newest(tally, "by hand")[:2]:
+        add(event, f"lead deleted {_how(event)}", event.object_id)
+    for event in _newest(tally, JOBS):
+        kind = _kind(event)
+        if kind == "bulk_action.delete" and event.action == "created":
+            add(event, "bulk delete started", None)
+            break
+        if kind == "import" and event.action in ("reverting", "reverted"):
+            add(event, f"import {event.action}", None)
+            break
+    for event in _newest(tally, OUTCOMES)[OUTCOMES_SHOWN:]:  # the newest are listed with their IDs
+        if _outcome(event) == "lost":
+            add(event, "opportunity lost", event.lead_id)
+            break
+    return picks
+
+
+# --- the text ------------------------------------------------------------------------------------
+
+
+def _plural(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+_NOISE_WORDS = {"autosave": "autosaves", "progress": "progress"}
+
+
+def _type_text(kind: str, actions: Mapping[str, int]) -> str:
     entry = catalog.lookup(kind)
-    noisy = {a.name for a in entry.actions if a.noise} if entry else set()
+    noise = {a.name: a.noise for a in entry.actions if a.noise} if entry else {}
+    listed = list(actions.items())
     parts = [
-        f"{key_text(action)}{' (autosaves)' if action in noisy else ''} {count}"
-        for action, count in actions.items()
+        f"{key_text(action)}{f' ({_NOISE_WORDS[noise[action]]})' if action in noise else ''} {count}"
+        for action, count in listed[:TOP_ACTIONS]
     ]
+    if rest := listed[TOP_ACTIONS:]:
+        parts.append(f"+{len(rest)} more ({sum(n for _, n in rest)})")
     return f"{key_text(kind)} {sum(actions.values())} ({', '.join(parts)})"
 
 
-def digest_text(digest: EventDigest) -> str:
-    users = sum(1 for a in digest.by_actor if a.actor.startswith("user_"))
-    leads = f" on {digest.lead_count} leads" if digest.lead_count else ""
+def _more(left_out: LeftOut | None, noun: str, unit: str = "event") -> str:
+    if left_out is None or not left_out.items:
+        return ""
+    more = _plural(left_out.items, "more " + noun)
+    return f" (+{more}, {_plural(left_out.events, unit)})"
+
+
+def _value_text(value: str) -> str:
+    return quote(value, 24)
+
+
+def _lead_text(lead_id: str | None, name: str | None) -> str:
+    if not lead_id:
+        return "no lead"
+    return (f"{quote(name, NAME_CHARS)} " if name else "") + id_text(lead_id)
+
+
+def _lead_name(lead_id: str | None, name: str | None) -> str:
+    """A lead by its name alone when it has one (its ID is a get_event away)."""
+    return quote(name, NAME_CHARS) if name else _lead_text(lead_id, None)
+
+
+def _who(user_name: str | None, user_id: str | None) -> str:
+    if user_name:
+        return f" by {name_text(user_name, NAME_CHARS)}"
+    return f" by {id_text(user_id)}" if user_id else ""
+
+
+def _outcome_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[str]:
+    group = groups.get(OUTCOMES)
+    if group is None:
+        return []
+    shown = len(digest.outcomes)
+    lines = [f"Opportunities: {digest.opportunities_won} won, {digest.opportunities_lost} lost:"]
+    for item in digest.outcomes:
+        value = f" {_value_text(item.value)}" if item.value else ""
+        lines.append(
+            f"  {item.outcome}{value} on {_lead_name(item.lead_id, item.lead_name)}"
+            f"{_who(item.user_name, item.user_id)} {item.at[:10]} · {id_text(item.event_id)}"
+        )
+    if group.count > shown:
+        lines.append(f"  +{group.count - shown} more: {group.follow_up}")
+    return lines
+
+
+def _transition_lines(digest: EventDigest) -> list[str]:
+    lines = []
+    for kind, label in (("lead", "Lead status"), ("opportunity", "Opportunity status")):
+        moves = [t for t in digest.transitions if t.object_type == kind]
+        if not moves:
+            continue
+        parts = [f"{_status_text(t.before)} → {_status_text(t.after)} ×{t.count}" for t in moves]
+        more = digest.transitions_left_out.get(kind)
+        lines.append(f"{label}: " + " · ".join(parts) + _more(more, "transition"))
+    if other := digest.transitions_left_out.get("other"):
+        lines.append(f"Other status changes (too many distinct statuses): {_plural(other.events, 'event')}")
+    return lines
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_.+-]{1,20}")
+
+
+def _status_text(value: str) -> str:
+    """A status as the text shows it: as it is when it is one word, else quoted (it is user text)."""
+    return value if _TOKEN.fullmatch(value) else quote(value, 20)
+
+
+def _deletion_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[str]:
+    leads = groups.get(LEADS_DELETED)
+    others = groups.get(OTHERS_DELETED)
+    if leads is None and others is None:
+        return []
+    parts = []
+    if leads:
+        parts.append(_plural(leads.count, "lead"))
+    if others:
+        kinds = list(digest.deleted_other.items())
+        listed = ", ".join(f"{key_text(k)} {n}" for k, n in kinds[:3])
+        more = f", +{len(kinds) - 3} more types" if len(kinds) > 3 else ""
+        parts.append(f"{_plural(others.count, 'other record')} ({listed}{more})")
+    lines = [f"Deleted: {' and '.join(parts)}:"]
+    shown_groups = digest.deletions[:DELETION_GROUPS_SHOWN]
+    for how in HOWS:
+        parts = [_deletion_text(g) for g in shown_groups if g.how == how]
+        if parts:
+            lines.append(f"  {how}: " + " · ".join(parts))
+    rest = digest.deletions[DELETION_GROUPS_SHOWN:]
+    hidden, count = len(rest), sum(g.leads + g.others for g in rest)
+    if digest.deletions_left_out:
+        hidden, count = hidden + digest.deletions_left_out.items, count + digest.deletions_left_out.events
+    if hidden:
+        lines.append(f"  +{_plural(hidden, 'more group')} ({_plural(count, 'deletion')})")
+    if leads:
+        shown = len(digest.deleted_leads)
+        if shown < leads.count:
+            lines.append(f"  Leads deleted, newest {shown} of {leads.count} (all: {leads.follow_up}):")
+        else:
+            lines.append("  Leads deleted:")
+        lines.append("    " + " · ".join(_lead_text(d.lead_id, d.name) for d in digest.deleted_leads))
+    return lines
+
+
+_VIA_NOUN = {"by bulk action": "bulk actions", "by import revert": "imports"}
+
+
+def _deletion_text(group: DeletionGroup) -> str:
+    counts = [_plural(group.leads, "lead")] if group.leads else []
+    counts += [_plural(group.others, "other record")] if group.others else []
+    via = ""
+    if len(group.via) == 1 and group.how in _VIA_NOUN:
+        via = f" ({id_text(group.via[0])})"
+    elif group.via and group.how in _VIA_NOUN:
+        via = f" ({len(group.via)}{'+' if len(group.via) >= 3 else ''} {_VIA_NOUN[group.how]})"
+    return f"{actor_text(group)} {' and '.join(counts)}{via}"
+
+
+def _merge_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[str]:
+    group = groups.get(MERGES)
+    if group is None:
+        return []
     lines = [
-        f"Digest {digest.since} → {digest.until}, times UTC: {digest.total} events by {users} "
-        f"{'user' if users == 1 else 'users'}{leads}."
+        f"Merges: {group.count}" + (f" (all: {group.follow_up})" if group.count > len(digest.merges) else "")
     ]
-    if digest.notable:
-        lines.append("Highlights: " + " · ".join(f"{group.kind} {group.count}" for group in digest.notable))
+    lines += [
+        f"  {_lead_text(m.source, m.source_name)} into {_lead_text(m.destination, m.destination_name)}"
+        f"{_who(m.user_name, m.user_id)} {m.at[:10]} · {id_text(m.event_id)}"
+        for m in digest.merges
+    ]
+    return lines
+
+
+def _job_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[str]:
+    if JOBS not in groups:
+        return []
+    started = Counter[str]()
+    for kind, actions in digest.by_type.items():
+        if kind.startswith("bulk_action.") or catalog.LEGACY_NAMES.get(kind, kind) == "import":
+            for action in ("created", "completed", "reverted"):
+                if actions.get(action):
+                    started[action] += actions[action]
+    counts = ", ".join(f"{n} {a}" for a, n in started.items()) or "none started"
+    lines = [f"Bulk actions and imports: {counts}; newest {_plural(len(digest.jobs), 'job')}:"]
+    for job in digest.jobs:
+        summary = f": {job.summary}" if job.summary else ""
+        lines.append(
+            f"  {key_text(job.object_type)} {id_text(job.job_id)}{_who(job.user_name, job.user_id)} "
+            f"{job.state}{summary}"
+        )
+    return lines
+
+
+def digest_text(digest: EventDigest) -> str:
+    leads = f" on {_plural(digest.lead_count, 'lead')}" if digest.lead_count else ""
+    lines = [
+        f"Digest {digest.since} → {digest.until}, times UTC: {_plural(digest.total, 'event')} by "
+        f"{_plural(digest.user_count, 'user')}{leads}."
+    ]
+    groups = {group.kind: group for group in digest.notable}
+    highlights = [
+        *_outcome_lines(digest, groups),
+        *_transition_lines(digest),
+        *_deletion_lines(digest, groups),
+        *_merge_lines(digest, groups),
+        *_job_lines(digest, groups),
+    ]
+    if digest.custom_fields:
+        fields = " · ".join(f"{_field_text(f)} {f.count}" for f in digest.custom_fields)
+        highlights.append(
+            f"Custom fields changed: {fields}{_more(digest.custom_fields_left_out, 'field', 'change')}"
+        )
+    if highlights:
+        lines.append("Highlights:")
+        lines += [f"  {line}" for line in highlights]
     if digest.total:
-        lines.append("What: " + " · ".join(_type_text(k, v) for k, v in digest.by_type.items()))
-        lines.append("Who: " + " · ".join(f"{actor_text(a)} {a.count}" for a in digest.by_actor))
+        types = list(digest.by_type.items())
+        shown = " · ".join(_type_text(k, v) for k, v in types[:TOP_TYPES])
+        rest = [sum(v.values()) for _, v in types[TOP_TYPES:]]
+        more = f" · +{_plural(len(rest), 'more type')} ({_plural(sum(rest), 'event')})" if rest else ""
+        lines.append(f"What: {shown}{more}")
+        actors = digest.by_actor[:TOP_ACTORS]
+        left = digest.by_actor[TOP_ACTORS:]
+        extra_items = len(left) + (digest.actors_left_out.items if digest.actors_left_out else 0)
+        extra_events = sum(a.count for a in left) + (
+            digest.actors_left_out.events if digest.actors_left_out else 0
+        )
+        who = " · ".join(f"{actor_text(a)} {a.count}" for a in actors)
+        if extra_items:
+            who += f" · +{_plural(extra_items, 'more actor')} ({_plural(extra_events, 'event')})"
+        lines.append(f"Who: {who}")
         lines.append(
             "Busiest leads: "
-            + " · ".join(
-                f"{quote(lead.name, 40) + ' ' if lead.name else ''}{id_text(lead.lead_id)} {lead.count}"
-                for lead in digest.top_leads
-            )
+            + " · ".join(f"{_lead_text(lead.lead_id, lead.name)} {lead.count}" for lead in digest.top_leads)
         )
-    for group in digest.notable:
-        shown = len(group.events)
-        more = f", newest {shown} shown" if group.count > shown else ""
-        lines.append(f"{group.kind} ({group.count}{more}):")
-        lines += [f"  {event_line(item, standalone=True)}" for item in group.events]
+    if digest.worth_opening:
+        lines.append("Worth opening (get_event):")
+        lines += [f"  {_pointer_text(p)}" for p in digest.worth_opening]
     lines += [f"Note: {note}" for note in digest.notes]
     return "\n".join(lines)
+
+
+def _pointer_text(pointer: EventPointer) -> str:
+    target = f" {id_text(pointer.object_id)}" if pointer.object_id and not pointer.lead_id else ""
+    lead = f" {_lead_name(pointer.lead_id, pointer.lead_name)}" if pointer.lead_id else ""
+    who = _who(pointer.user_name, pointer.user_id)
+    return f"{id_text(pointer.event_id)} {pointer.at[:10]} {pointer.why}{target}{lead}{who}"
+
+
+def _field_text(field_count: FieldCount) -> str:
+    if field_count.field != field_count.key:
+        return name_text(field_count.field, NAME_CHARS)
+    return key_text(field_count.key)

@@ -128,21 +128,137 @@ class LeadCount(BaseModel):
     count: int
 
 
+class LeftOut(BaseModel):
+    """What a bounded list left out."""
+
+    items: int = Field(description="Entries not listed.")
+    events: int = Field(description="The events they account for.")
+
+
 class NotableGroup(BaseModel):
-    kind: str
-    count: int = Field(description="How many events of this kind; the newest few are listed.")
-    events: list[EventItem]
+    kind: str = Field(description="Leads deleted, Merges, Opportunities won or lost, ...")
+    count: int = Field(description="How many events of this kind in the window.")
+    follow_up: str | None = Field(
+        default=None, description="The call that lists every one of them (this digest's window and filters)."
+    )
+
+
+class StatusTransition(BaseModel):
+    object_type: str = Field(description="lead or opportunity.")
+    before: str
+    after: str
+    count: int
+
+
+class OpportunityOutcome(BaseModel):
+    outcome: str = Field(description="won or lost.")
+    opportunity_id: str | None = None
+    lead_id: str | None = None
+    lead_name: str | None = None
+    value: str | None = Field(default=None, description="The opportunity's value as Close formats it.")
+    user_id: str | None = None
+    user_name: str | None = None
+    at: str
+    event_id: str
+
+
+class DeletionGroup(BaseModel):
+    how: str = Field(description="by hand, via API, by bulk action, by merge or by import revert.")
+    actor: str = Field(description="user_… ID, 'API key api_…', or 'no user (automatic)'.")
+    name: str | None = None
+    leads: int = Field(default=0, description="Leads deleted.")
+    others: int = Field(
+        default=0, description="Other records deleted (contacts, opportunities, activities…)."
+    )
+    via: list[str] = Field(
+        default_factory=list, description="The bulk actions, imports or merge destinations (the first few)."
+    )
+
+
+class DeletedLead(BaseModel):
+    lead_id: str
+    name: str | None = None
+    how: str
+    at: str
+    event_id: str
+
+
+class MergeItem(BaseModel):
+    source: str | None = Field(default=None, description="The lead merged away (deleted).")
+    source_name: str | None = None
+    destination: str | None = Field(default=None, description="The lead it was merged into.")
+    destination_name: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
+    at: str
+    event_id: str
+
+
+class JobItem(BaseModel):
+    object_type: str = Field(description="bulk_action.… or import.")
+    job_id: str
+    state: str = Field(description="The latest action seen: created, paused, completed, reverted…")
+    summary: str | None = Field(default=None, description="Records and progress, as the text shows them.")
+    user_id: str | None = None
+    user_name: str | None = None
+    at: str
+    event_id: str
+
+
+class FieldCount(BaseModel):
+    field: str = Field(description="The custom field's name when known, else its key.")
+    key: str
+    count: int
+
+
+class EventPointer(BaseModel):
+    event_id: str
+    at: str
+    why: str = Field(description="What it is: lead deleted by hand, lead merged, bulk delete, import revert…")
+    object_id: str | None = None
+    lead_id: str | None = None
+    lead_name: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
 
 
 class EventDigest(Answer):
     since: str
     until: str
     total: int = Field(description="Events counted (matching the filters) in the window read.")
+    user_count: int = 0
     lead_count: int = 0
     by_type: dict[str, dict[str, int]] = Field(description="object_type → action → count.")
-    by_actor: list[ActorCount]
+    by_actor: list[ActorCount] = Field(description="The most active actors, busiest first.")
+    actors_left_out: LeftOut | None = None
     top_leads: list[LeadCount]
-    notable: list[NotableGroup]
+    notable: list[NotableGroup] = Field(description="How many events of each notable kind.")
+    opportunities_won: int = 0
+    opportunities_lost: int = 0
+    outcomes: list[OpportunityOutcome] = Field(
+        default_factory=list, description="Opportunities won or lost, newest first (the newest few)."
+    )
+    transitions: list[StatusTransition] = Field(
+        default_factory=list, description="Status changes of leads and opportunities, most frequent first."
+    )
+    transitions_left_out: dict[str, LeftOut] = Field(
+        default_factory=dict, description="object_type → the transitions not listed."
+    )
+    deletions: list[DeletionGroup] = Field(default_factory=list, description="Deletions by how and by whom.")
+    deletions_left_out: LeftOut | None = None
+    deleted_other: dict[str, int] = Field(
+        default_factory=dict, description="Records other than leads deleted, by object type."
+    )
+    deleted_leads: list[DeletedLead] = Field(default_factory=list, description="The newest leads deleted.")
+    merges: list[MergeItem] = Field(default_factory=list, description="The newest lead merges.")
+    jobs: list[JobItem] = Field(default_factory=list, description="The newest bulk actions and imports.")
+    custom_fields: list[FieldCount] = Field(
+        default_factory=list, description="Custom fields changed, by name, most changed first."
+    )
+    custom_fields_left_out: LeftOut | None = None
+    worth_opening: list[EventPointer] = Field(
+        default_factory=list, description="A few events worth reading in full (get_event)."
+    )
     complete: bool = Field(description="False when the scan budget cut the window short (see notes).")
     scanned: int = Field(description="Events read from Close.")
     pages: int
