@@ -8,10 +8,10 @@ behind ``$ref``, each resolved on every use, and a field that defaults to null i
 ``anyOf: [T, null]``, a second schema tried for every value. Our answers leave such fields out
 instead of sending null (``results.dump`` drops defaults), so here the references are inlined and
 those fields are plain ``T``: the same answers validate, the schema is more precise, and checking it
-is about twice as fast. Pydantic's generated ``title`` of every field and model ("Lead Id",
-"EventItem") repeats the name beside it and is dropped; the hand-written descriptions stay, as the
-only documentation of the structured content for programs (and for clients that turn output
-schemas into typed code a model reads), and cost validation nothing measurable.
+is about twice as fast. An output schema carries what a client needs to check an answer and no
+more: types, ``required``, bounds; no ``title`` (pydantic's generated "Lead Id" repeats the name
+beside it) and no ``description``, which no client checks (the models in ``results`` keep them, as
+documentation for the code). That is about half its size.
 
 Input schemas are what a model reads of every tool in every conversation, so they carry only what
 it needs: an optional argument is plain ``{"type": "string"}`` (it is left out, not sent as null),
@@ -30,25 +30,38 @@ _DATA = frozenset({"default", "enum", "const", "examples", "required"})
 """Keywords whose value is data, not a schema: taken as it is."""
 
 
+_TITLE = frozenset({"title"})
+_TITLE_AND_DESCRIPTION = frozenset({"title", "description"})
+
+
 def compact_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with every local ``$ref`` inlined, never-sent nulls dropped from field types and
-    no generated titles."""
-    definitions = schema.get("$defs", {})
-    compacted: dict[str, Any] = _compact({k: v for k, v in schema.items() if k != "$defs"}, definitions, ())
-    if definitions and _refers(compacted):  # a recursive model: its definition stays
-        compacted["$defs"] = {name: _compact(d, definitions, (name,)) for name, d in definitions.items()}
-    return compacted
+    """What a client needs to check an answer: every local ``$ref`` inlined, never-sent nulls dropped
+    from field types, no titles or descriptions."""
+    return _compacted(schema, _TITLE_AND_DESCRIPTION)
 
 
 def compact_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A tool's arguments as a model needs them: optional ones as their plain type, no ``default:
     null``, no generated titles; descriptions, real defaults, bounds and ``required`` kept."""
-    return compact_output_schema(schema)
+    return _compacted(schema, _TITLE)
 
 
-def _compact(node: Any, definitions: dict[str, Any], expanding: tuple[str, ...]) -> Any:
+def _compacted(schema: dict[str, Any], dropped: frozenset[str]) -> dict[str, Any]:
+    definitions = schema.get("$defs", {})
+    top = {k: v for k, v in schema.items() if k != "$defs"}
+    compacted: dict[str, Any] = _compact(top, definitions, (), dropped)
+    if definitions and _refers(compacted):  # a recursive model: its definition stays
+        compacted["$defs"] = {
+            name: _compact(d, definitions, (name,), dropped) for name, d in definitions.items()
+        }
+    return compacted
+
+
+def _compact(
+    node: Any, definitions: dict[str, Any], expanding: tuple[str, ...], dropped: frozenset[str]
+) -> Any:
     if isinstance(node, list):
-        return [_compact(item, definitions, expanding) for item in node]
+        return [_compact(item, definitions, expanding, dropped) for item in node]
     if not isinstance(node, dict):
         return node
     reference = node.get("$ref")
@@ -56,18 +69,20 @@ def _compact(node: Any, definitions: dict[str, Any], expanding: tuple[str, ...])
         name = reference.removeprefix("#/$defs/")
         if name in definitions and name not in expanding:  # a recursive model keeps its reference
             rest = {key: value for key, value in node.items() if key != "$ref"}
-            inlined = _compact(definitions[name], definitions, (*expanding, name))
-            return {**inlined, **_compact(rest, definitions, expanding)}
+            inlined = _compact(definitions[name], definitions, (*expanding, name), dropped)
+            return {**inlined, **_compact(rest, definitions, expanding, dropped)}
     compacted: dict[str, Any] = {}
     for key, value in node.items():
-        if key == "title":
+        if key in dropped:
             continue
         if key in _DATA:
             compacted[key] = value
         elif key in _NAMED and isinstance(value, dict):
-            compacted[key] = {name: _compact(field, definitions, expanding) for name, field in value.items()}
+            compacted[key] = {
+                name: _compact(field, definitions, expanding, dropped) for name, field in value.items()
+            }
         else:
-            compacted[key] = _compact(value, definitions, expanding)
+            compacted[key] = _compact(value, definitions, expanding, dropped)
     properties = compacted.get("properties")
     if isinstance(properties, dict):
         compacted["properties"] = {name: _never_null(field) for name, field in properties.items()}
