@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from close_events_mcp import catalog
-from close_events_mcp.changes import MAX_LIST_ITEMS, Change, field_changes
+from close_events_mcp.changes import BOOKKEEPING, MAX_LIST_ITEMS, Change, field_changes
 from close_events_mcp.event import Event, format_timestamp, is_close_id
 from close_events_mcp.names import NameBook
 from close_events_mcp.objects import (
@@ -56,6 +56,8 @@ def is_withheld(event: Event, now: datetime) -> bool:
 
 
 THIS_LEAD = "this lead"
+TOUCHED = "touched, no field changed"
+"""What a touch-only update says: Close bumped ``date_updated`` and nothing else."""
 _HOW = (
     "deleted by merging it into {}",
     "merge of {} into {}",
@@ -119,11 +121,25 @@ def via_text(value: str) -> str:
     return _with_ids_marked(value, _VIA_PATTERNS)
 
 
+def is_touch_only(event: Event) -> bool:
+    """An update whose changed fields are only bookkeeping (``date_updated``…): nothing changed but
+    its timestamp, as when a request on another object (``PUT /task/…``) touches a lead."""
+    fields = event.changed_fields
+    return event.action == "updated" and bool(fields) and all(field in BOOKKEEPING for field in fields)
+
+
+def request_line(event: Event) -> str | None:
+    """The request that caused the event, ``PUT /api/v1/task/…/``, as the text may show it."""
+    method, path = event.meta.get("request_method"), event.meta.get("request_path")
+    return path_text(method, path) if isinstance(method, str) and isinstance(path, str) else None
+
+
 def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
     payload = event.payload
     withheld = is_withheld(event, now)
     changes = field_changes(event)
-    updated = event.action == "updated" and changes
+    touch_only = is_touch_only(event)
+    updated = event.action == "updated" and (changes or touch_only)
     return EventItem(
         id=event.id,
         at=format_timestamp(event.date_updated),
@@ -140,6 +156,9 @@ def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
         how=how(event),
         via=via(event),
         data_withheld=True if withheld else None,
+        touch_only=True if touch_only else None,
+        request_id=event.request_id if touch_only else None,
+        request=request_line(event) if touch_only else None,
     )
 
 
@@ -205,6 +224,12 @@ def changes_text(changes: Sequence[FieldChange], shown: int = LINE_CHANGES) -> s
     return "; ".join(parts)
 
 
+def touch_text(item: EventItem) -> str:
+    """``touched, no field changed (by PUT /api/v1/task/…/)``: the path names the object the request
+    was about; its ID is in the structured item and ``get_event``."""
+    return TOUCHED + (f" (by {item.request})" if item.request else "")
+
+
 def _title_changed(item: EventItem) -> bool:
     fact = title_fact(item.object_type)
     return fact is not None and any((c.key or c.field) in fact.keys for c in item.changes)
@@ -244,6 +269,8 @@ def event_line(item: EventItem, *, standalone: bool = False, said: Said = Said()
     shown_title = None if said.object or _title_changed(item) else item.object_name
     what = " ".join(part for part in (quote(shown_title, 50) if shown_title else "", item.summary) if part)
     details = [part for part in (what, changes_text(item.changes)) if part]
+    if item.touch_only:
+        details.append(touch_text(item))
     if item.how and not said.how:
         details.append(f"({how_text(item.how)})")
     if item.data_withheld:
@@ -411,6 +438,9 @@ def _describe(event: Event, item: EventItem, name: str | None) -> str:
         sentence = f"{who} merged lead {id_text(event.merge_source)} into {target} ({destination})"
     if item.changes:
         sentence += ": " + changes_text(item.changes, shown=3)
+    elif item.touch_only:
+        sentence += f": {TOUCHED} (only date_updated)"
+        sentence += f", by the request {item.request}" if item.request else ""
     return sentence + "."
 
 
@@ -423,17 +453,14 @@ def render_detail(event: Event, names: NameBook, *, now: datetime) -> tuple[str,
         for fact, value in fact_values(event.object_type, payload, line_only=False, limit=120)
     }
     values.update((names.field(key), value) for key, value in custom_values(payload, 80))
-    method, path = event.meta.get("request_method"), event.meta.get("request_path")
     notes = []
     if item.data_withheld:
         notes.append(WITHHELD_NOTE)
     elif event.data is None and event.previous_data:
         notes.append("The object was deleted; the key fields are from previous_data, as it was before.")
     detail = EventDetail(
-        **{**dict(item), "object_name": name},
+        **{**dict(item), "object_name": name, "request_id": event.request_id, "request": request_line(event)},
         description=_describe(event, item, name),
-        request_id=event.request_id,
-        request=path_text(method, path) if isinstance(method, str) and isinstance(path, str) else None,
         facts={label: value.plain for label, value in values.items()},
         notes=notes,
     ).with_bare_facts(label for label, value in values.items() if not value.quoted)
@@ -469,13 +496,21 @@ def detail_text(detail: EventDetail) -> str:
         lines.append(f"Request: {request}")
     if detail.how:
         lines.append(f"How: {how_text(detail.how)}")
+    if detail.touch_only:
+        lines.append("Changed: nothing but date_updated (a touch, by the request above)")
     if detail.changes:
         lines.append("Changed:")
         for change in detail.changes:
             values = _change_values(change, shown=MAX_LIST_ITEMS)
             lines.append(f"  {field_text(change)}: {values}" if values else f"  {field_text(change)}")
     if detail.facts:
-        lines.append("Before deletion:" if detail.action == "deleted" else "As of this event:")
+        lines.append(
+            "Before deletion:"
+            if detail.action == "deleted"
+            else "As of this event (unchanged by it):"
+            if detail.touch_only
+            else "As of this event:"
+        )
         for label, value in detail.facts.items():
             shown = value if detail.is_bare_fact(label) else quote_whole(value)
             lines.append(f"  {_fact_label_text(detail, label)}: {shown}")

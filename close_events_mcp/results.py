@@ -77,6 +77,17 @@ class EventItem(BaseModel):
         default=None,
         description="poll_events: delivered before with an earlier date; Close merged later changes into it.",
     )
+    touch_only: bool | None = Field(
+        default=None,
+        description="True when the update changed no field, only timestamps (date_updated): a touch, "
+        "often by a request on another object (see request).",
+    )
+    request_id: str | None = Field(
+        default=None, description="The request that caused it (in lists, given for touch-only updates)."
+    )
+    request: str | None = Field(
+        default=None, description="HTTP method and path of the request that caused it (as request_id)."
+    )
 
 
 class EventList(Answer):
@@ -90,10 +101,6 @@ class EventList(Answer):
 
 class EventDetail(EventItem, Answer):
     description: str = Field(description="What happened, in one sentence.")
-    request_id: str | None = None
-    request: str | None = Field(
-        default=None, description="HTTP method and path of the request that caused it."
-    )
     facts: dict[str, str] = Field(default_factory=dict, description="Key fields of the object for its type.")
     notes: list[str] = Field(default_factory=list)
     _bare_facts: frozenset[str] = PrivateAttr(default=frozenset())
