@@ -142,7 +142,9 @@ async def test_a_listed_page_learns_names_from_every_event_its_scan_read(demo_or
     server = build_server(make_settings(), transport=httpx.ASGITransport(app=app), clock=clock)
     async with Client(server) as client:
         listed = await client.call_tool("list_events", {"action": "deleted", "since": "30d"})
-    assert f'  {carl} "Carl Weathers Acting School"\n' in text_of(listed)
+    assert f'{carl} "Carl Weathers' in text_of(listed)
+    on_carl = [e for e in listed.structured_content["events"] if e.get("lead_id") == carl]
+    assert on_carl and {e.get("lead_name") for e in on_carl} == {"Carl Weathers Acting School"}
     assert not [r for r in app.requests if r.path.startswith("/api/v1/lead/")], "no lookup needed"
 
 
