@@ -50,7 +50,7 @@ _FACTS: dict[str, tuple[Fact, ...]] = {
     "contact": (
         _NAME,
         F("title", style="quoted", line=True),
-        F("emails", style="list", line=True),
+        F("emails", style="list"),
         F("phones", style="list"),
         F("urls", style="list"),
     ),
@@ -92,8 +92,8 @@ _FACTS: dict[str, tuple[Fact, ...]] = {
     "activity.call": (
         F("direction", line=True, bare=True),
         F("status", "disposition", "status", line=True, bare=True),
-        F("duration", style="duration", line=True),
-        F("phone", "remote_phone_formatted", "remote_phone", "phone", line=True, bare=True),
+        F("duration", style="duration", line=True, bare=True),
+        F("phone", "remote_phone", "remote_phone_formatted", "phone", line=True, bare=True),
         F("source"),
         F("recording", "recording_url"),
         F("note", style="long"),
@@ -101,7 +101,7 @@ _FACTS: dict[str, tuple[Fact, ...]] = {
     "activity.sms": (
         F("direction", line=True, bare=True),
         F("status", line=True, bare=True),
-        F("phone", "remote_phone_formatted", "remote_phone", line=True, bare=True),
+        F("phone", "remote_phone", "remote_phone_formatted", line=True, bare=True),
         F("text", style="long", line=True, bare=True),
     ),
     "activity.note": (F("note", "note", "note_html", style="long", line=True, bare=True),),

@@ -1,11 +1,15 @@
 """From events to what the model reads: one line per event, a detail view, helpful notes.
 
 The structured item is built first; the text is written from it, so the two always carry the
-same facts. Text layout for lists: a header per UTC day; under it, runs of consecutive events on
-one lead under that lead's ID and name; under those, runs of two or more events on one object
-under its type, ID and title; then one line per event. Whatever a header says (and the actor or
+same facts. Text layout for lists: a header per UTC day; under it, all of the day's events on one
+lead under that lead's ID and name (leads in the order of their newest event); under those, two
+or more events on one object under its type, ID and title; then one line per event, newest first,
+its time (to the minute) and event ID first. Whatever a header says (and the gist, the actor or
 the "how" that all the events under it share) its lines leave out: each fact is said once, which
-is most of what keeps a page of events to a tenth of Close's JSON (docs/benchmarks.md).
+is most of what keeps a page of events under a tenth of Close's JSON, on the demo organization and
+on another one written apart from it (docs/benchmarks.md). Fields that changed alike are named
+together, a long text that only grew says what was added, and an update that changed nothing but
+its timestamp says so.
 
 The structured item carries what Close sent cleaned but plain (``user_name: Gob Bluth``); the text
 quotes it where it shows it: names always (``by "Gob Bluth"``), user text as its value says, keys,
@@ -36,7 +40,7 @@ from close_events_mcp.objects import (
 )
 from close_events_mcp.query import EventFilters
 from close_events_mcp.results import EventDetail, EventItem, EventList, FieldChange
-from close_events_mcp.text import id_text, key_text, name_text, path_text, quote, quote_whole
+from close_events_mcp.text import ELLIPSIS, id_text, key_text, name_text, path_text, quote, quote_whole
 
 LINE_CHANGES = 4
 WITHHELD_NOTE = (
@@ -191,16 +195,30 @@ def _items_text(change: FieldChange, items: Sequence[str], shown: int = 3) -> st
 
 
 def _change_values(change: FieldChange, shown: int = 3) -> str:
-    """``Potential → Qualified``, or for a list ``added a, b, removed c``; empty when withheld."""
+    """``Potential → Qualified``; for a text that only grew, ``"old" + "what was added"``; for a
+    list ``added a, b, removed c``; empty when withheld."""
     if change.added or change.removed:
         parts = [f"added {_items_text(change, change.added, shown)}"] if change.added else []
         parts += [f"removed {_items_text(change, change.removed, shown)}"] if change.removed else []
         return ", ".join(parts)
     if change.before is None and change.after is None:
         return ""
+    if appended := _appended(change):
+        return f"{quote_whole(change.before or '')} + {quote_whole(appended)}"
     before = "None" if change.before is None else _value_text(change, change.before)
     after = "None" if change.after is None else _value_text(change, change.after)
     return f"{before} → {after}"
+
+
+def _appended(change: FieldChange) -> str | None:
+    """What a long text edit (both sides cut to where they differ, ``…``) added at the end, as an
+    autosave that went on writing does, when that is all it did."""
+    before, after = change.before, change.after
+    if not before or not after or change.is_bare(before) or not before.startswith(ELLIPSIS):
+        return None
+    if before.endswith(ELLIPSIS) or not after.startswith(before) or len(after) <= len(before):
+        return None
+    return after[len(before) :].strip() or None
 
 
 def _change_text(change: FieldChange) -> str:
@@ -218,10 +236,26 @@ def changes_text(changes: Sequence[FieldChange], shown: int = LINE_CHANGES) -> s
         return ""
     if all(_is_withheld(c) for c in changes):
         return "changed " + ", ".join(field_text(c) for c in changes)
-    parts = [_change_text(c) for c in changes[:shown]]
-    if len(changes) > shown:
-        parts.append("also changed " + ", ".join(field_text(c) for c in changes[shown:]))
+    groups: dict[tuple[object, ...], list[FieldChange]] = {}
+    for change in changes:  # fields that changed alike (status_label, status_display_name) said once
+        same = (change.before, change.after, tuple(change.added), tuple(change.removed))
+        groups.setdefault(same if not _is_withheld(change) else (id(change),), []).append(change)
+    alike = list(groups.values())
+    parts = [_alike_text(group) for group in alike[:shown]]
+    if len(alike) > shown:
+        rest = (change for group in alike[shown:] for change in group)
+        parts.append("also changed " + ", ".join(field_text(c) for c in rest))
     return "; ".join(parts)
+
+
+def _alike_text(group: Sequence[FieldChange]) -> str:
+    """Fields that changed from and to the same values: ``status/status_display_name A → B``."""
+    first = group[0]
+    if len(group) == 1:
+        return _change_text(first)
+    values = _change_values(first)
+    names = "/".join(field_text(change) for change in group)
+    return f"{names} {values}" if values else names
 
 
 def touch_text(item: EventItem) -> str:
@@ -256,18 +290,22 @@ class Said:
     """The object's type, ID and title."""
     actor: bool = False
     how: bool = False
+    summary: bool = False
+    """The object's gist (``outgoing to a@b.com``), when every line under the header shares it."""
 
 
 def event_line(item: EventItem, *, standalone: bool = False, said: Said = Said()) -> str:
-    """``14:02:11 lead updated by Gob Bluth: status Potential → Qualified · ev_…``. A standalone
-    line (outside day and lead headers) starts with the date and names the lead itself; a line
-    under headers leaves out what they ``said``."""
+    """``14:02 ev_… lead updated by Gob Bluth: status Potential → Qualified``: under the day's header,
+    the time to the minute (``get_event`` has the second). A standalone line (outside day and lead
+    headers) starts with the date and the time to the second and names the lead itself; a line under
+    headers leaves out what they ``said``."""
     target = f" {id_text(item.object_id)}" if item.object_id and item.object_id != item.lead_id else ""
     if standalone and item.lead_id:
         lead = id_text(item.lead_id) + (f" {quote(item.lead_name, 40)}" if item.lead_name else "")
         target += f" on {lead}" if target else f" {lead}"
     shown_title = None if said.object or _title_changed(item) else item.object_name
-    what = " ".join(part for part in (quote(shown_title, 50) if shown_title else "", item.summary) if part)
+    summary = None if said.summary else item.summary
+    what = " ".join(part for part in (quote(shown_title, 50) if shown_title else "", summary) if part)
     details = [part for part in (what, changes_text(item.changes)) if part]
     if item.touch_only:
         details.append(touch_text(item))
@@ -278,27 +316,49 @@ def event_line(item: EventItem, *, standalone: bool = False, said: Said = Said()
     if item.consolidated:
         details.append("[consolidated: Close merged later changes into this event]")
     body = f": {'; '.join(details)}" if details else ""
-    stamp = f"{item.at[:10]} {item.at[11:19]}" if standalone else item.at[11:19]
+    stamp = f"{item.at[:10]} {item.at[11:19]}" if standalone else item.at[11:16]
     action = key_text(item.action)
     head = action if said.object else f"{key_text(item.object_type)} {action}{target}"
     actor = "" if said.actor else _actor_text(item)
-    return f"{stamp} {head}{actor}{body} · {id_text(item.id)}"
+    return f"{stamp} {id_text(item.id)} {head}{actor}{body}"
 
 
 def _shared_how(run: Sequence[EventItem]) -> str | None:
-    """The "how" of a run of two or more events, when they all share it."""
+    """The "how" of a run of two or more events, when they all share it, or when they are all parts
+    of one merge (the lead's ``merged`` or ``deleted`` event among them): then that merge."""
     hows = {item.how for item in run}
-    return hows.pop() if len(run) > 1 and len(hows) == 1 else None
+    if len(run) < 2:
+        return None
+    if len(hows) == 1:
+        return hows.pop()
+    merges = {_merge_of(how) for how in hows}
+    merge = merges.pop() if len(merges) == 1 else None
+    return _HOW[2].format(*merge) if merge else None
 
 
-def _lead_header(run: Sequence[EventItem], how: str | None) -> str:
+def _merge_of(how: str | None) -> tuple[str, str] | None:
+    """The (source, destination) of a merge that ``how`` tells of; None for any other ``how``."""
+    for template, pattern in _HOW_PATTERNS[:3]:
+        if how and (found := pattern.fullmatch(how)):
+            parts = found.groups()
+            return (THIS_LEAD, parts[0]) if template == _HOW[0] else (parts[0], parts[1])
+    return None
+
+
+def _shared_actor(run: Sequence[EventItem]) -> str:
+    """The actor (`` by "Gob Bluth"``) of a run of two or more events, when they all share one."""
+    actors = {_actor_text(item) for item in run}
+    return actors.pop() if len(run) > 1 and len(actors) == 1 else ""
+
+
+def _lead_header(run: Sequence[EventItem], how: str | None, actor: str = "") -> str:
     first = run[0]
     if not first.lead_id:
         header = "  not on a lead"
     else:
         name = f" {quote(first.lead_name, 60)}" if first.lead_name else ""
         header = f"  {id_text(first.lead_id)}{name}"
-    return header + (f" ({how_text(how)})" if how else "")
+    return header + actor + (f" ({how_text(how)})" if how else "")
 
 
 def _own_object(item: EventItem) -> str | None:
@@ -306,36 +366,40 @@ def _own_object(item: EventItem) -> str | None:
     return item.object_id if item.object_id and item.object_id != item.lead_id else None
 
 
-def object_header(events: Sequence[EventItem], *, how_said: bool) -> tuple[str, Said]:
-    """The header of a run of events on one object: its type, ID and title, and the actor and the
-    "how" when every event of the run shares them; and what it says for the lines under it."""
+def object_header(
+    events: Sequence[EventItem], *, how_said: bool, actor_said: bool = False
+) -> tuple[str, Said]:
+    """The header of a run of events on one object: its type, ID and title, and its gist, the actor
+    and the "how" when every event of the run shares them (unless the lead's header said them); and
+    what it says for the lines under it."""
     first = events[0]
     name = next((item.object_name for item in events if item.object_name), None)
     header = f"{key_text(first.object_type)} {id_text(first.object_id or '')}"
     header += f" {quote(name, 50)}" if name else ""
+    summaries = {item.summary for item in events}
+    summary = summaries.pop() if len(summaries) == 1 else None
+    header += f" {summary}" if summary else ""
     actors = {_actor_text(item) for item in events}
-    actor = actors.pop() if len(actors) == 1 else ""
+    actor = actors.pop() if len(actors) == 1 and not actor_said else ""
     how = None if how_said else _shared_how(events)
     header += actor + (f" ({how_text(how)})" if how else "")
-    return header, Said(object=True, actor=bool(actor), how=how_said or how is not None)
+    said = Said(
+        object=True, actor=actor_said or bool(actor), how=how_said or how is not None, summary=bool(summary)
+    )
+    return header, said
 
 
-def grouped_within_seconds(items: Iterable[EventItem]) -> list[EventItem]:
-    """Newest first, and within one second (the resolution shown) by lead, then by object, each in
-    the order it first appears, continuing the previous second's last lead and object. A merge or a
-    bulk action writes many events in one second; this keeps each lead's together under one header."""
+def grouped_by_lead(items: Iterable[EventItem]) -> list[EventItem]:
+    """Within each UTC day, the events of one lead together (leads in the order of their newest
+    event), and within a lead those of one object together (objects likewise); each group keeps
+    its events newest first. A busy day interleaves a few leads' work, and a merge or a bulk action
+    writes many events in one second: this says each lead's and each object's ID once per day."""
     ordered: list[EventItem] = []
-    for _, same_second in groupby(items, key=lambda i: i.at):
-        block = list(same_second)
-        leads: dict[str, int] = {}
-        objects: dict[str | None, int] = {}
-        if ordered:
-            leads[ordered[-1].lead_id or ""] = -1
-            objects[_own_object(ordered[-1])] = -1
-        for item in block:
-            leads.setdefault(item.lead_id or "", len(leads))
-            objects.setdefault(_own_object(item), len(objects))
-        ordered += sorted(block, key=lambda i: (leads[i.lead_id or ""], objects[_own_object(i)]))
+    for _, on_day in groupby(items, key=lambda i: i.at[:10]):
+        leads: dict[str, dict[str | None, list[EventItem]]] = {}
+        for item in on_day:
+            leads.setdefault(item.lead_id or "", {}).setdefault(_own_object(item), []).append(item)
+        ordered += [item for objects in leads.values() for run in objects.values() for item in run]
     return ordered
 
 
@@ -350,14 +414,15 @@ def list_lines(items: Iterable[EventItem]) -> list[str]:
         for _, on_lead in groupby(on_day, key=lambda i: i.lead_id or ""):
             run = list(on_lead)
             lead_how = _shared_how(run)
-            lines.append(_lead_header(run, lead_how))
-            on_lead_said = Said(how=lead_how is not None)
+            lead_actor = _shared_actor(run)
+            lines.append(_lead_header(run, lead_how, lead_actor))
+            on_lead_said = Said(actor=bool(lead_actor), how=lead_how is not None)
             for target, on_object in groupby(run, key=_own_object):
                 events = list(on_object)
                 if target is None or len(events) == 1:
                     lines += ["    " + event_line(item, said=on_lead_said) for item in events]
                     continue
-                header, said = object_header(events, how_said=on_lead_said.how)
+                header, said = object_header(events, how_said=on_lead_said.how, actor_said=on_lead_said.actor)
                 lines.append("    " + header)
                 lines += ["      " + event_line(item, said=said) for item in events]
     return lines
@@ -404,8 +469,8 @@ def list_text(result: EventList, filters: EventFilters) -> str:
         lines = [f"0 events · {filters.describe()}", empty_reasons(filters)]
     else:
         noun = "event" if result.count == 1 else "events"
-        lines = [f"{result.count} {noun} · {filters.describe()} · newest first, times UTC"]
-        lines += list_lines(grouped_within_seconds(result.events))
+        lines = [f"{result.count} {noun} · {filters.describe()} · by day and lead, newest first, times UTC"]
+        lines += list_lines(grouped_by_lead(result.events))
         if result.users:
             users = (f"{name_text(name)}={id_text(uid)}" for uid, name in result.users.items())
             lines.append("Users: " + ", ".join(users))

@@ -26,7 +26,7 @@ def no_real_credentials(monkeypatch):
 def test_call_prints_what_the_agent_reads(capsys):
     assert main(["call", "list_events", "object_type=lead", "limit=3", "--demo"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("3 events · object_type=lead · newest first, times UTC")
+    assert out.startswith("3 events · object_type=lead · by day and lead, newest first, times UTC")
     assert "cursor=ce1." in out.splitlines()[-1]
 
 

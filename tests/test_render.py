@@ -65,11 +65,11 @@ def learned(events: Sequence[Event]) -> NameBook:
 def test_reference_event_as_a_list():
     text, result = render_list([event()], learned([event()]), EventFilters(), now=LATER, next_cursor=None)
     assert text == (
-        "1 event · no filters · newest first, times UTC\n"
+        "1 event · no filters · by day and lead, newest first, times UTC\n"
         "2016-10-19\n"
         f"  {LEAD}\n"
-        '    12:22:10 note created acti_4LNDQk2uhg7t8fGUWPyHX7cpCVH9PJtCyCssXFcao3e by "Gob Bluth": '
-        '"My note." · ev_17VaZdcdnsMNyWY9ZJnjph\n'
+        "    12:22 ev_17VaZdcdnsMNyWY9ZJnjph note created "
+        'acti_4LNDQk2uhg7t8fGUWPyHX7cpCVH9PJtCyCssXFcao3e by "Gob Bluth": "My note."\n'
         f'Users: "Gob Bluth"={GOB}\n'
         "End of results."
     )
@@ -122,7 +122,7 @@ def test_status_pairs_show_the_label_and_bookkeeping_is_dropped():
         ("custom.cf_seats", "40", "55"),
     ]
     assert f'  {LEAD} "Bluth Company"' in text
-    assert f"lead updated by {GOB}: status Potential → Qualified; custom.cf_seats 40 → 55 ·" in text
+    assert f"lead updated by {GOB}: status Potential → Qualified; custom.cf_seats 40 → 55\n" in text
 
 
 def test_how_and_via():
@@ -140,7 +140,7 @@ def test_how_and_via():
     item = result.events[0]
     assert item.how == "deleted by merging it into lead_dst" and item.via == "API key api_zapier"
     assert '  lead_src "Bluth Co (dup)"\n' in text
-    assert f"lead deleted by {GOB} via API key api_zapier: (deleted by merging it into lead_dst) ·" in text
+    assert f"lead deleted by {GOB} via API key api_zapier: (deleted by merging it into lead_dst)\n" in text
     bulk = event(meta={"bulk_action_id": "bulkdel_1"})
     revert = event(meta={"revert_import_id": "imp_9"})
     _, bulk_result = render_list(
@@ -205,16 +205,23 @@ def note_update(when: str, number: int, old: str, new: str, **changes: Any) -> E
     )
 
 
-def test_a_lead_header_appears_once_per_run_of_its_events():
+def test_a_lead_header_appears_once_per_day_with_all_its_events_under_it():
     text = listed(
         on("2016-10-19T12:05:00", 1),
         on("2016-10-19T12:04:00", 2, object_id="acti_second"),
         on("2016-10-19T12:03:00", 3, lead=OTHER_LEAD, object_id="acti_third"),
         on("2016-10-19T12:02:00", 4, object_id="acti_fourth"),
     )
-    headers = [line for line in text.splitlines() if line.startswith("  lead_")]
-    assert headers == [f"  {LEAD}", f"  {OTHER_LEAD}", f"  {LEAD}"]
-    assert text.count(LEAD) == 2 and "on lead_" not in text
+    lines = text.splitlines()
+    headers = [line for line in lines if line.startswith("  lead_")]
+    assert headers == [f'  {LEAD} by "Gob Bluth"', f"  {OTHER_LEAD}"], "the actor its events share, once"
+    under_lead = lines[lines.index(headers[0]) + 1 : lines.index(headers[1])]
+    assert [line.split()[:2] for line in under_lead] == [
+        ["12:05", f"ev_{1:022d}"],
+        ["12:04", f"ev_{2:022d}"],
+        ["12:02", f"ev_{4:022d}"],
+    ], "newest first within the lead"
+    assert text.count(LEAD) == 1 and "on lead_" not in text
 
 
 def test_day_headers_change_at_midnight_utc():
@@ -225,9 +232,9 @@ def test_day_headers_change_at_midnight_utc():
     )
     lines = text.splitlines()
     assert [line for line in lines if line[:2] == "20"] == ["2016-10-20", "2016-10-19"]
-    assert lines[1:4] == ["2016-10-20", f"  {LEAD}", lines[3]] and lines[3].startswith("    00:00:05 ")
-    assert lines[4:6] == ["2016-10-19", f"  {LEAD}"], "a new day repeats the lead's header"
-    assert lines[6].startswith("    23:59:58 ") and lines[7].startswith("    23:30:00 ")
+    assert lines[1:4] == ["2016-10-20", f"  {LEAD}", lines[3]] and lines[3].startswith("    00:00 ")
+    assert lines[4:6] == ["2016-10-19", f'  {LEAD} by "Gob Bluth"'], "a new day repeats the lead's header"
+    assert lines[6].startswith("    23:59 ") and lines[7].startswith("    23:30 ")
 
 
 def test_a_run_on_one_object_names_it_and_its_shared_actor_and_how_once():
@@ -238,12 +245,10 @@ def test_a_run_on_one_object_names_it_and_its_shared_actor_and_how_once():
         event(**bulk),
     )
     lines = text.splitlines()
-    assert lines[2] == f"  {LEAD} (by bulk action bulkedit_1)", "the how all the lead's events share"
-    assert lines[3] == f'    note {NOTE} by "Gob Bluth"'
-    assert (
-        lines[4] == f'      12:22:30 updated: note "My note, longer" → "My note, longer still" · ev_{3:022d}'
-    )
-    assert lines[6] == '      12:22:10 created: "My note." · ev_17VaZdcdnsMNyWY9ZJnjph'
+    assert lines[2] == f'  {LEAD} by "Gob Bluth" (by bulk action bulkedit_1)', "what all its events share"
+    assert lines[3] == f"    note {NOTE}"
+    assert lines[4] == f'      12:22 ev_{3:022d} updated: note "My note, longer" → "My note, longer still"'
+    assert lines[6] == '      12:22 ev_17VaZdcdnsMNyWY9ZJnjph created: "My note."'
     assert text.count(NOTE) == 1 and text.count("bulkedit_1") == 1 and text.count("Gob Bluth") == 2  # + Users
 
 
@@ -251,10 +256,11 @@ def test_an_object_run_keeps_the_actor_on_each_line_when_they_differ():
     other = "user_0therUser0therUser0therUser0therUser0the"
     text = listed(note_update("2016-10-19T12:22:30", 2, "My note.", "My note!", user_id=other), event())
     assert f"    note {NOTE}\n" in text
-    assert f"12:22:30 updated by {other}: note" in text and '12:22:10 created by "Gob Bluth":' in text
+    assert f"12:22 ev_{2:022d} updated by {other}: note" in text
+    assert '12:22 ev_17VaZdcdnsMNyWY9ZJnjph created by "Gob Bluth":' in text
 
 
-def test_events_of_one_second_are_grouped_by_lead_in_the_text_only():
+def test_events_of_one_day_are_grouped_by_lead_in_the_text_only():
     second = "2016-10-19T12:00:00"
     events = [
         on(second, 1, object_id="acti_a1"),
@@ -264,7 +270,7 @@ def test_events_of_one_second_are_grouped_by_lead_in_the_text_only():
     ]
     text, result = render_list(events, learned(events), EventFilters(), now=LATER, next_cursor=None)
     headers = [line for line in text.splitlines() if line.startswith("  lead_")]
-    assert headers == [f"  {LEAD}", f"  {OTHER_LEAD}"]
+    assert headers == [f'  {LEAD} by "Gob Bluth"', f'  {OTHER_LEAD} by "Gob Bluth"']
     assert [e.id for e in result.events] == [e.id for e in events], "structured content keeps Close's order"
 
 
@@ -307,9 +313,9 @@ def test_list_fields_say_what_they_gained_and_lost():
         [],
         None,
     )
-    assert "contact_ids added cont_added00001 ·" in text
-    assert '"Closers"; members added user_newMember01, removed user_oldMember01 ·' in text
-    assert '"Hi"; opens added 2 items ·' in text
+    assert "contact_ids added cont_added00001\n" in text
+    assert '"Closers"; members added user_newMember01, removed user_oldMember01\n' in text
+    assert '"Hi"; opens added 2 items\n' in text
 
 
 def test_every_changed_field_is_named_even_past_the_shown_few():
@@ -317,11 +323,32 @@ def test_every_changed_field_is_named_even_past_the_shown_few():
     many = event(
         action="updated",
         changed_fields=fields,
-        data={**REFERENCE_EVENT["data"], **{f: "new" for f in fields}},
+        data={**REFERENCE_EVENT["data"], **{f: f"new{n}" for n, f in enumerate(fields)}},
         previous_data={f: "old" for f in fields},
     )
     text = listed(many)
-    assert "field_3 old → new; also changed field_4, field_5 ·" in text
+    assert "field_3 old → new3; also changed field_4, field_5\n" in text
+
+
+def test_fields_that_changed_alike_are_said_once():
+    status = event(
+        object_type="opportunity",
+        object_id="oppo_1",
+        action="updated",
+        changed_fields=["status_label", "status_display_name", "confidence"],
+        data={"status_label": "Proposal", "status_display_name": "Proposal", "confidence": 50},
+        previous_data={"status_label": "Discovery", "status_display_name": "Discovery", "confidence": 20},
+    )
+    text = listed(status)
+    assert "status_label/status_display_name Discovery → Proposal; confidence 20 → 50" in text
+
+
+def test_a_long_text_that_only_grew_says_what_was_added():
+    start = "Walked Ice through the sequences feature, then the reporting, then pricing. "
+    text = listed(
+        note_update("2016-10-19T12:22:30", 2, start + "Big hit.", start + "Big hit. Asked for a trial.")
+    )
+    assert 'note "…then pricing. Big hit." + "Asked for a trial."' in text
 
 
 def test_an_email_body_edit_is_the_body():

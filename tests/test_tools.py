@@ -60,7 +60,7 @@ async def test_list_events_page(client):
     result, text = await call(client, "list_events", limit=20)
     data = result.structured_content
     assert data["count"] == 20 and len(data["events"]) == 20
-    assert text.startswith("20 events · no filters · newest first, times UTC")
+    assert text.startswith("20 events · no filters · by day and lead, newest first, times UTC")
     for event in data["events"]:
         assert event["id"] in text
         if event.get("object_id") and event["object_id"] != event.get("lead_id"):
@@ -90,9 +90,9 @@ async def test_a_merge_names_source_and_destination(client, demo_org):
     merged = next(e for e in events if e["action"] == "merged")
     assert merged["how"] == f"merge of {source} into this lead" and merged["lead_id"] == destination
     context = text_context(text, merged["id"])
-    assert f"merge of {source} into this lead" in context
+    assert f"merging {source} into this lead" in context, "said once, in the header of the lead's events"
     assert context.splitlines()[1].startswith(f"  {destination}"), "'this lead' is the lead of the header"
-    assert f"deleted by merging it into {destination}" in text
+    assert f"deleted by merging it into {destination}" in {e.get("how") for e in events}
     assert f"part of merging this lead into {destination}" in text
 
 
