@@ -14,6 +14,11 @@ field as Close names it, as its stem without ``_id``/``_label``/``_name``/``_for
 ``_html``/``_text`` (``status`` for ``status_label``), or, for ``custom.cf_…``, the custom
 field's name. Bookkeeping fields (``date_updated``, ``updated_by``…) are not facts: the output
 contract drops them.
+
+A changed field's new value is a fact too when it is short and plain (a number, a yes/no, a word or
+a few, not a timestamp, text, markup, a list or an object): spelled as Close sends it, or as the
+human twin Close sends beside it (``value_formatted`` for ``value``, ``status_label`` for
+``status_id``), a yes/no as ``yes``/``no``/``true``/``false``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from typing import Any
 from close_events_mcp.changes import BOOKKEEPING
 
 _STEM_SUFFIXES = ("_id", "_label", "_name", "_formatted", "_html", "_text")
+_HUMAN_SUFFIXES = ("_label", "_name", "_formatted")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T")
+MAX_VALUE = 30
+"""Longer new values (text) are not value facts: an answer may cut them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +84,47 @@ def event_facts(
     if user_id := raw.get("user_id"):
         name = user_names.get(user_id)
         facts.append(Fact(event_id, "actor", (name, user_id) if name else (user_id,)))
-    for field in raw.get("changed_fields") or []:
-        if field not in BOOKKEEPING:
-            facts.append(Fact(event_id, f"field {field}", field_spellings(field, field_names)))
+    changed = [field for field in raw.get("changed_fields") or [] if field not in BOOKKEEPING]
+    for field in changed:
+        facts.append(Fact(event_id, f"field {field}", field_spellings(field, field_names)))
+        if spellings := value_spellings(raw.get("data"), field):
+            facts.append(Fact(event_id, f"value {field}", spellings))
     return facts
+
+
+def _lookup(data: Mapping[str, Any], key: str) -> Any:
+    if key in data:
+        return data[key]
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _plain(value: Any) -> tuple[str, ...]:
+    if isinstance(value, bool):
+        return ("yes", "true") if value else ("no", "false")
+    if isinstance(value, int | float):
+        return (f"{value:g}" if isinstance(value, float) else str(value),)
+    if isinstance(value, str) and value.strip() and len(value) <= MAX_VALUE:
+        if _TIMESTAMP.match(value) or "<" in value or "\n" in value:
+            return ()
+        return (value.strip(),)
+    return ()
+
+
+def value_spellings(data: Any, field: str) -> tuple[str, ...]:
+    """How a changed field's new value may be spelled, from ``data``; empty when it is no fact."""
+    if not isinstance(data, Mapping):
+        return ()
+    own = _plain(_lookup(data, field))
+    if not own:
+        return ()
+    base = field.removesuffix("_id")
+    twins = [base + suffix for suffix in _HUMAN_SUFFIXES if base + suffix != field]
+    return own + tuple(s for twin in twins for s in _plain(_lookup(data, twin)))
 
 
 def text_context(text: str, event_id: str) -> str:
