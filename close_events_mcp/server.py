@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, get_origin
 
 import anyio
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult, TextContent, Tool
 from mcp_types.jsonrpc import INVALID_PARAMS
-from pydantic import BaseModel, ValidationError
+from pydantic import AnyUrl, BaseModel, ValidationError
 
 from close_events_mcp import __version__
 from close_events_mcp.capping import Draft, cap_structured, cap_text, fit
@@ -238,6 +239,21 @@ class EventLogServer(MCPServer[AppState]):
             needs = "; and ".join(f"{arg.name}{_argument_hint(arg.description)}" for arg in missing)
             raise MCPError(INVALID_PARAMS, f"{name} needs {needs}.")
         return await super().get_prompt(name, arguments, context)
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[AppState, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceNotFoundError as exc:
+            if not str(exc).startswith("Unknown resource:"):
+                raise
+            from close_events_mcp.query import show  # noqa: PLC0415  (not needed at start-up)
+
+            raise ResourceNotFoundError(  # the SDK's message echoes the URI raw, control characters too
+                f"No resource {show(uri, 120)}. Resources: close-events://event-types, "
+                "close-events://event-types/{object_type}, close-events://event/{event_id}."
+            ) from None
 
     async def _tool_parameters(self, name: str) -> dict[str, dict[str, Any]] | None:
         """The tool's arguments, each with its schema as listed; None for a tool there is not."""

@@ -120,3 +120,16 @@ async def test_a_window_up_to_the_day_retention_begins_is_accepted(client):
         await client.get_prompt("deletion_audit", {"window": (horizon_day - timedelta(days=1)).isoformat()})
     with pytest.raises(MCPError, match="window must be like"):
         await client.get_prompt("deletion_audit", {"window": "400x"})
+
+
+@pytest.mark.parametrize(
+    "uri", ["close-events://event/ev_abc\u0000def", "close-events://nothing/ev_abc\u0000def"]
+)
+async def test_an_unknown_resource_echoes_its_uri_escaped(client, uri):
+    with pytest.raises(MCPError) as caught:
+        await client.read_resource(uri)
+    message = str(caught.value)
+    assert caught.value.error.code == INVALID_PARAMS
+    assert "\x00" not in message and "ev_abcdef" not in message
+    assert "ev_abc\\u0000def" in message and "close-events://event/{event_id}" in message
+    assert (await client.read_resource("close-events://event-types")).contents  # still serving
