@@ -171,7 +171,7 @@ def poll_text(result: PollEvents, *, left_out: int) -> str:
         lines = [f"{result.count} new {noun} ({window}), oldest first, times UTC:"]
         lines += [f"  {event_line(item, standalone=True)}" for item in result.events]
     else:
-        lines = [f"No new events ({window})."]
+        lines = [f"No new events ({window}, times UTC)."]
     if left_out:
         lines.append(f"Note: {left_out_note(left_out, 'the checkpoint')}")
     lines.append(f"checkpoint: {result.checkpoint}")

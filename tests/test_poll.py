@@ -80,7 +80,7 @@ async def test_new_late_and_consolidated_events(world):
         ids, state = await poll(client, checkpoint=state["checkpoint"])
         assert ids == []  # nothing twice
         text = text_of(await client.call_tool("poll_events", {"checkpoint": state["checkpoint"]}))
-        assert text.startswith("No new events (") and "checkpoint: cp1." in text
+        assert text.startswith("No new events (") and ", times UTC)." in text and "checkpoint: cp1." in text
 
 
 async def test_a_burst_bigger_than_limit_arrives_in_order_over_several_polls(world):
