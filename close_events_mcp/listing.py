@@ -113,8 +113,6 @@ async def list_page(
         filters, page_size = token.filters, token.limit
     else:
         page_size = parse_limit(limit)
-        if limit is not None and limit > page_size:
-            notes.append(f"limit is capped at {page_size} events per page by Close.")
     horizon = now - timedelta(days=catalog.RETENTION_DAYS)
     if filters.since is not None and filters.since < horizon:
         notes.append(

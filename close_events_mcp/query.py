@@ -329,11 +329,11 @@ def parse_changed_field(value: str | None) -> str | None:
 def parse_limit(value: int | None, default: int = MAX_PAGE) -> int:
     if value is None:
         return default
-    if value < 1:
+    if not 1 <= value <= MAX_PAGE:
         raise ArgumentError(
-            f"limit must be at least 1 (got {value}); Close pages hold up to {MAX_PAGE} events."
+            f"limit must be between 1 and {MAX_PAGE} (got {value}): Close pages hold up to {MAX_PAGE} events."
         )
-    return min(value, MAX_PAGE)
+    return value
 
 
 # --- our paging token -------------------------------------------------------------------

@@ -151,10 +151,11 @@ def test_object_types_and_actions_suggest_corrections():
 
 def test_limit():
     assert parse_limit(None) == 50
-    assert parse_limit(80) == 50
     assert parse_limit(7) == 7
-    with pytest.raises(ArgumentError, match="at least 1"):
+    with pytest.raises(ArgumentError, match=r"between 1 and 50 \(got 0\)"):
         parse_limit(0)
+    with pytest.raises(ArgumentError, match=r"limit must be between 1 and 50 \(got 80\)"):
+        parse_limit(80)
 
 
 def test_filters_become_close_params():
