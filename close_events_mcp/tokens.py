@@ -20,7 +20,7 @@ from typing import Any, Final, TypeGuard
 
 from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
-from close_events_mcp.query import EventFilters, parse_filters, parse_limit
+from close_events_mcp.query import MAX_PAGE, EventFilters, parse_filters, parse_limit
 
 MAX_TOKEN: Final = 65_536
 MAX_INFLATED: Final = 262_144
@@ -172,7 +172,7 @@ class PageToken:
     def decode(cls, token: str, *, now: datetime) -> PageToken:
         body, close_cursor = unseal(CURSOR, token)
         limit, extra = body.get("n"), body.get("x", {})
-        valid_limit = isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1
+        valid_limit = isinstance(limit, int) and not isinstance(limit, bool) and 1 <= limit <= MAX_PAGE
         if not valid_limit or not isinstance(extra, dict):
             raise CURSOR.error()
         return cls(filters_from_body(CURSOR, body, now=now), close_cursor, parse_limit(limit), extra)
