@@ -119,7 +119,9 @@ async def summarize_events(
     if any(key.startswith("user_") and not state.names.user(key) for key in tally.by_actor):
         await state.names.directory.load_users(state.client)
     covered_since = since if result.complete else from_micros(result.covered_from)
-    digest = build_digest(tally, state.names, result, since=covered_since, until=until, now=now)
+    digest = build_digest(
+        tally, state.names, result, since=covered_since, until=until, now=now, filters=filters
+    )
     if note := plan.note():
         digest.notes.append(note)
     if not result.complete:

@@ -367,3 +367,15 @@ def test_the_worst_case_fits_the_budget():
     assert tokens(text) <= BUDGET, (tokens(text), text)
     for kind in ("Opportunities: ", "Lead status: ", "Deleted: ", "Merges: ", "Bulk actions and imports: "):
         assert f"\n  {kind}" in text
+
+
+async def test_a_filtered_digests_follow_up_calls_carry_its_filters(big_org):
+    """A digest of one user's work points to calls that list that user's events, not everyone's."""
+    transport = httpx.ASGITransport(app=SandboxApp(big_org, clock=clock))
+    _, everyone = await digest_of(transport, {"since": "30d"})
+    user = next(a["actor"] for a in everyone["by_actor"] if a["actor"].startswith("user_"))
+    text, digest = await digest_of(transport, {"since": "30d", "user_id": user})
+    calls = [g["follow_up"] for g in digest["notable"] if g.get("follow_up")]
+    assert calls, "the user's digest should point to at least one follow-up call"
+    for call in calls:
+        assert f"user_id={user}" in call and call in text
