@@ -172,11 +172,11 @@ def register(server: MCPServer[AppState]) -> None:
             Field(description="Read at most this many events (default: the server's budget).", ge=50),
         ] = None,
     ) -> Annotated[CallToolResult, EventDigest]:
-        """A digest of a time window in one call, however many events it holds: counts by object type and
-        action and by user, the busiest leads by name, and the events worth reading in full (deletions and
-        how, merges, opportunities won or lost, lead status and custom field changes, bulk actions,
-        imports). Use it for "what happened today / this week", one lead's story (lead_id) or a user's
-        day (user_id)."""
+        """A one-page digest of a time window of any size: won/lost opportunities with value, status
+        transitions ×n, deletions by how and by whom, merges, bulk actions, imports, custom field changes,
+        counts by type and user, the busiest leads, a few event IDs worth opening, and the list_events
+        call for the rest. Use it for "what happened today / this week", one lead's story
+        (lead_id) or a user's day (user_id)."""
         return await answered(ctx, lambda answers, state: answers.summarize_events(
             state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
             lead_id=lead_id, user_id=user_id, request_id=request_id, since=since or "24h", until=until,
