@@ -12,12 +12,14 @@
 
 ARG PYTHON_IMAGE=python:3.12-slim
 
-# Builder: the package and its dependencies into /opt/venv (pip builds the wheel from the source).
+# Builder: the packages (the server, and the emulator that --demo runs) and their dependencies into
+# /opt/venv (pip builds the wheel from the source).
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY close_events_mcp/ close_events_mcp/
+COPY close_events_sandbox/ close_events_sandbox/
 # The venv gets no pip of its own: the builder's pip installs into it.
 RUN python -m venv --without-pip /opt/venv \
     && pip --python /opt/venv/bin/python install .

@@ -38,6 +38,8 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("CLOSE_")} | {
 }
 # What tests need from the sdist to run there (pytest reads them), and what a user reads.
 SDIST_NEEDS = ("LICENSE", "README.md", "CHANGELOG.md", "server.json", ".ci/run", "tests/data/")
+# The server, and the Close emulator with its demo organization (``--demo``, ``sandbox``).
+PACKAGES = ("close_events_mcp/", "close_events_sandbox/")
 STRAY = re.compile(r"(^|/)(__pycache__|\.venv|\.git|[^/]*_cache)(/|$)|\.py[co]$")
 
 
@@ -71,7 +73,7 @@ def new_venv(where: Path, *packages: str | Path) -> Path:
 
 
 def check_dists(dist: Path, v: str) -> tuple[Path, Path]:
-    """The one wheel and one sdist of version ``v``, carrying the package and what the tests need."""
+    """The one wheel and one sdist of version ``v``, carrying the packages and what the tests need."""
     wheel, sdist = dist / f"close_events_mcp-{v}-py3-none-any.whl", dist / f"close_events_mcp-{v}.tar.gz"
     built = sorted(p.name for p in dist.iterdir())
     if built != sorted([wheel.name, sdist.name]):
@@ -79,17 +81,22 @@ def check_dists(dist: Path, v: str) -> tuple[Path, Path]:
     with zipfile.ZipFile(wheel) as archive:
         in_wheel = archive.namelist()
     info = f"close_events_mcp-{v}.dist-info/"
-    outside = [n for n in in_wheel if not n.startswith(("close_events_mcp/", info)) or STRAY.search(n)]
-    if outside or "close_events_mcp/py.typed" not in in_wheel or f"{info}licenses/LICENSE" not in in_wheel:
-        raise Failure(f"the wheel should hold the package, py.typed and LICENSE only; odd: {outside[:10]}")
+    outside = [n for n in in_wheel if not n.startswith((*PACKAGES, info)) or STRAY.search(n)]
+    absent = [f"{p}__init__.py" for p in PACKAGES if f"{p}__init__.py" not in in_wheel]
+    absent += [n for n in ("close_events_mcp/py.typed", f"{info}licenses/LICENSE") if n not in in_wheel]
+    if outside or absent:
+        raise Failure(
+            f"the wheel should hold {', '.join(PACKAGES)} (with py.typed) and LICENSE only;"
+            f" odd: {outside[:10]}, missing: {absent}"
+        )
     with tarfile.open(sdist) as archive:
         in_sdist = {m.name.split("/", 1)[1] for m in archive.getmembers() if m.isfile()}
     missing = [need for need in SDIST_NEEDS if not any(n.startswith(need) for n in in_sdist)]
     stray = sorted(n for n in in_sdist if STRAY.search(n))
     if missing or stray:
         raise Failure(f"the sdist lacks {missing} / carries {stray[:10]}")
-    package = {n for n in in_wheel if n.startswith("close_events_mcp/")}
-    if package != {n for n in in_sdist if n.startswith("close_events_mcp/")}:
+    package = {n for n in in_wheel if n.startswith(PACKAGES)}
+    if package != {n for n in in_sdist if n.startswith(PACKAGES)}:
         raise Failure("the wheel and the sdist carry different package files")
     return wheel, sdist
 

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from close_events_mcp.sandbox.seed import DEMO_API_KEY
+from close_events_sandbox.seed import DEMO_API_KEY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emulator import Emulator

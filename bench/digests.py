@@ -47,8 +47,11 @@ def measure(root: Path, sizes: Sequence[int]) -> list[dict[str, Any]]:
     """Every digest of this checkout (``root``): corpus, events, tokens, characters, seconds."""
     sys.path.insert(0, str(root))
     anyio, httpx, mcp = (importlib.import_module(name) for name in ("anyio", "httpx", "mcp"))
-    SandboxApp = importlib.import_module("close_events_mcp.sandbox.app").SandboxApp  # noqa: N806
-    build_demo_org = importlib.import_module("close_events_mcp.sandbox.seed").build_demo_org
+    # A baseline older than the emulator's own package has it inside the product.
+    older = not (root / "close_events_sandbox").is_dir()
+    sandbox = "close_events_mcp.sandbox" if older else "close_events_sandbox"
+    SandboxApp = importlib.import_module(f"{sandbox}.app").SandboxApp  # noqa: N806
+    build_demo_org = importlib.import_module(f"{sandbox}.seed").build_demo_org
     build_server = importlib.import_module("close_events_mcp.server").build_server
     conftest = importlib.import_module("tests.conftest")
     NOW, clock, make_settings = conftest.NOW, conftest.clock, conftest.make_settings  # noqa: N806

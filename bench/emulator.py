@@ -27,8 +27,8 @@ from typing import Any
 
 import uvicorn
 
-from close_events_mcp.sandbox.app import Faults, SandboxApp
-from close_events_mcp.sandbox.seed import build_demo_org
+from close_events_sandbox.app import Faults, SandboxApp
+from close_events_sandbox.seed import build_demo_org
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from served import ServedProcess

@@ -42,12 +42,16 @@ ARGUMENTS = ("object_type", "action", "since", "object_id")
 
 def load(root: str | None) -> dict[str, Any]:
     for name in list(sys.modules):
-        if name.startswith("close_events_mcp"):
+        if name.startswith(("close_events_mcp", "close_events_sandbox")):
             del sys.modules[name]
     if root:
         sys.path.insert(0, root)
-    names = ("sandbox.app", "sandbox.seed", "server", "config")
-    mods = {name: importlib.import_module(f"close_events_mcp.{name}") for name in names}
+    # The emulator is its own package, close_events_sandbox; a baseline older than that has it
+    # inside the product, as close_events_mcp.sandbox.
+    older = root is not None and not (Path(root) / "close_events_sandbox").is_dir()
+    sandbox = "close_events_mcp.sandbox" if older else "close_events_sandbox"
+    mods = {f"sandbox.{name}": importlib.import_module(f"{sandbox}.{name}") for name in ("app", "seed")}
+    mods |= {name: importlib.import_module(f"close_events_mcp.{name}") for name in ("server", "config")}
     if root:
         sys.path.remove(root)
     return mods

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from close_events_mcp.sandbox.seed import DEMO_API_KEY
+from close_events_sandbox.seed import DEMO_API_KEY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emulator import Emulator

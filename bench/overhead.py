@@ -39,9 +39,9 @@ from mcp_types import CallToolResult
 
 from close_events_mcp.config import Credential, Secret, Settings
 from close_events_mcp.results import EventList
-from close_events_mcp.sandbox.app import Faults, SandboxApp
-from close_events_mcp.sandbox.seed import DEMO_API_KEY, build_demo_org
 from close_events_mcp.server import EventLogServer, build_server
+from close_events_sandbox.app import Faults, SandboxApp
+from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import machine, median, write_section

@@ -122,7 +122,7 @@ def report(tallies: list[Tally], rounds: int, seconds: float, fault_free_request
         "stops) or *lasting* (every request from then on); the scanning tools "
         f"({', '.join(f'`{s}`' for s in scans)}) also meet it half way through their scan, passing or "
         "lasting.",
-        "- Every lane has its own copy of the Close emulator (`close_events_mcp.sandbox`, the demo "
+        "- Every lane has its own copy of the Close emulator (`close_events_sandbox`, the demo "
         f"organization plus {FILLER_EVENTS} filler events, so a two-day scan reads pages concurrently), "
         "all served by uvicorn in one separate process on a loopback port, and its own MCP server "
         "(`build_server`, real httpx sockets, driven in memory by `mcp.Client`, which also validates every "

@@ -47,7 +47,7 @@ from close_events_mcp.close_api import CloseClient
 from close_events_mcp.config import Credential, Secret, settings_from_env
 from close_events_mcp.digest import Tally
 from close_events_mcp.event import Event
-from close_events_mcp.sandbox.seed import DEMO_API_KEY
+from close_events_sandbox.seed import DEMO_API_KEY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emulator import Emulator

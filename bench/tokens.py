@@ -49,10 +49,10 @@ from mcp import Client  # noqa: E402
 
 from bench.pipeline_corpus import PipelineOrg  # noqa: E402
 from bench.report import machine, median, write_section  # noqa: E402
-from close_events_mcp.sandbox.app import SandboxApp  # noqa: E402
-from close_events_mcp.sandbox.seed import build_demo_org  # noqa: E402
-from close_events_mcp.sandbox.store import EventStore  # noqa: E402
 from close_events_mcp.server import build_server  # noqa: E402
+from close_events_sandbox.app import SandboxApp  # noqa: E402
+from close_events_sandbox.seed import build_demo_org  # noqa: E402
+from close_events_sandbox.store import EventStore  # noqa: E402
 from tests.conftest import NOW, clock, make_settings  # noqa: E402
 from tests.recall import Fact, Recall, event_facts, recall, structured_context, text_context  # noqa: E402
 

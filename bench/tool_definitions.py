@@ -82,9 +82,9 @@ async def probe() -> dict[str, Any]:
     from mcp import Client  # noqa: PLC0415
     from mcp.server.mcpserver import MCPServer  # noqa: PLC0415
 
-    from close_events_mcp.sandbox.app import SandboxApp  # noqa: PLC0415
-    from close_events_mcp.sandbox.seed import build_demo_org  # noqa: PLC0415
     from close_events_mcp.server import build_server  # noqa: PLC0415
+    from close_events_sandbox.app import SandboxApp  # noqa: PLC0415
+    from close_events_sandbox.seed import build_demo_org  # noqa: PLC0415
     from tests.conftest import NOW, clock, make_settings  # noqa: PLC0415
 
     app = SandboxApp(build_demo_org(NOW), clock=clock)

@@ -236,8 +236,8 @@ def demo_setup(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
     """Settings and an in-process transport that point the client at the sandbox's demo org."""
     import httpx
 
-    from close_events_mcp.sandbox.seed import DEMO_API_KEY
-    from close_events_mcp.sandbox.serve import demo_app
+    from close_events_sandbox.seed import DEMO_API_KEY
+    from close_events_sandbox.serve import demo_app
 
     demo = settings.with_overrides(
         credential=Credential("api_key", Secret(DEMO_API_KEY)), base_url=DEMO_BASE_URL, demo=True
@@ -446,10 +446,10 @@ def describe_me(me: dict[str, Any], credential: Credential | None, settings: Set
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    from close_events_mcp.sandbox.app import Faults
-    from close_events_mcp.sandbox.seed import DEMO_API_KEY, DEMO_MEMBER_API_KEY
-    from close_events_mcp.sandbox.serve import demo_app
-    from close_events_mcp.sandbox.serve import serve as serve_sandbox
+    from close_events_sandbox.app import Faults
+    from close_events_sandbox.seed import DEMO_API_KEY, DEMO_MEMBER_API_KEY
+    from close_events_sandbox.serve import demo_app
+    from close_events_sandbox.serve import serve as serve_sandbox
 
     faults = Faults(latency=args.latency / 1000, rate_limit=args.rate_limit)
     app = demo_app(filler_events=args.filler_events, faults=faults)

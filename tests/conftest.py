@@ -10,10 +10,10 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.config import Credential, Secret, Settings
-from close_events_mcp.sandbox.app import Faults, SandboxApp
-from close_events_mcp.sandbox.org import DemoOrg
-from close_events_mcp.sandbox.seed import DEMO_API_KEY, build_demo_org
 from close_events_mcp.server import EventLogServer, build_server
+from close_events_sandbox.app import Faults, SandboxApp
+from close_events_sandbox.org import DemoOrg
+from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BASE_URL = "http://sandbox.test/api/v1"

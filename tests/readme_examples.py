@@ -31,11 +31,11 @@ import anyio
 import httpx
 from mcp import Client
 
-from close_events_mcp.sandbox.app import Faults, SandboxApp
-from close_events_mcp.sandbox.org import DemoOrg
-from close_events_mcp.sandbox.seed import build_demo_org
-from close_events_mcp.sandbox.store import EventStore
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import Faults, SandboxApp
+from close_events_sandbox.org import DemoOrg
+from close_events_sandbox.seed import build_demo_org
+from close_events_sandbox.store import EventStore
 from tests.conftest import NOW, clock, make_settings, text_of
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -11,7 +11,7 @@ import anyio
 import pytest
 from mcp import Client
 
-import close_events_mcp.sandbox.serve as serve_module
+import close_events_sandbox.serve as serve_module
 from close_events_mcp.cli import demo_setup, main, run_check
 from close_events_mcp.config import Credential, Secret, Settings
 from close_events_mcp.server import build_server

@@ -21,8 +21,8 @@ from close_events_mcp.errors import (
     ServerError,
     Unreachable,
 )
-from close_events_mcp.sandbox.app import SandboxApp
-from close_events_mcp.sandbox.seed import DEMO_OAUTH_TOKEN
+from close_events_sandbox.app import SandboxApp
+from close_events_sandbox.seed import DEMO_OAUTH_TOKEN
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio

@@ -11,9 +11,9 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.sandbox.app import SandboxApp
-from close_events_mcp.sandbox.seed import build_demo_org
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import SandboxApp
+from close_events_sandbox.seed import build_demo_org
 from tests.conftest import NOW, clock, make_settings, text_of
 from tests.contract import assert_clean_structured, assert_clean_text
 

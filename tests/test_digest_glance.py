@@ -23,10 +23,10 @@ from close_events_mcp.digest import Tally, build_digest, digest_text
 from close_events_mcp.event import Event, parse_timestamp
 from close_events_mcp.names import NameBook
 from close_events_mcp.query import EventFilters
-from close_events_mcp.sandbox.app import SandboxApp
-from close_events_mcp.sandbox.seed import build_demo_org
 from close_events_mcp.scan import ScanResult
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import SandboxApp
+from close_events_sandbox.seed import build_demo_org
 from tests.conftest import NOW, clock, make_settings, text_of
 from tests.contract import assert_clean_structured, assert_clean_text
 from tests.token_count import tokens

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from close_events_mcp.sandbox.seed import DEMO_API_KEY
-from close_events_mcp.sandbox.serve import demo_app, serve_in_thread
+from close_events_sandbox.seed import DEMO_API_KEY
+from close_events_sandbox.serve import demo_app, serve_in_thread
 from tests.conftest import text_of
 
 pytestmark = pytest.mark.anyio

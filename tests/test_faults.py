@@ -31,10 +31,10 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.config import Settings
-from close_events_mcp.sandbox.app import PREFIX, Faults, Receive, SandboxApp, Scope, Send
-from close_events_mcp.sandbox.org import DemoOrg
-from close_events_mcp.sandbox.seed import DEMO_API_KEY, build_demo_org
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import PREFIX, Faults, Receive, SandboxApp, Scope, Send
+from close_events_sandbox.org import DemoOrg
+from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
 from tests.conftest import NOW, clock, make_settings, text_of
 
 pytestmark = pytest.mark.anyio

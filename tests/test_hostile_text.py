@@ -21,10 +21,10 @@ from close_events_mcp.event import Event
 from close_events_mcp.names import NameBook
 from close_events_mcp.query import EventFilters
 from close_events_mcp.render import render_detail, render_list
-from close_events_mcp.sandbox.app import SandboxApp
-from close_events_mcp.sandbox.org import DemoOrg, JSONDict
 from close_events_mcp.server import build_server
 from close_events_mcp.text import clean, quote, strip_markup
+from close_events_sandbox.app import SandboxApp
+from close_events_sandbox.org import DemoOrg, JSONDict
 from tests.conftest import clock, make_settings, text_of
 
 pytestmark = pytest.mark.anyio

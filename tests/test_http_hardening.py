@@ -26,8 +26,8 @@ import pytest
 
 from close_events_mcp import http_app
 from close_events_mcp.config import Settings
-from close_events_mcp.sandbox.app import SandboxApp
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import SandboxApp
 from tests.conftest import clock, make_settings
 from tests.test_http_transport import SCRIPT, cli_env, free_port, reply, rpc
 

@@ -14,9 +14,9 @@ from mcp import Client
 
 from close_events_mcp.close_api import CloseClient
 from close_events_mcp.directory import MAX_LEAD_LOOKUPS
-from close_events_mcp.sandbox.app import Faults, SandboxApp
-from close_events_mcp.sandbox.org import DemoOrg
 from close_events_mcp.server import NAME_LOOKUP_SHARE, AppState, EventLogServer, build_server
+from close_events_sandbox.app import Faults, SandboxApp
+from close_events_sandbox.org import DemoOrg
 from tests.conftest import clock, make_settings, text_of
 from tests.test_names import ASGI
 from tests.virtual_time import VIRTUAL_TIME

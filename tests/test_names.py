@@ -12,10 +12,10 @@ from mcp import Client
 
 from close_events_mcp.close_api import CloseClient
 from close_events_mcp.directory import Directory
-from close_events_mcp.sandbox.app import Faults, SandboxApp
-from close_events_mcp.sandbox.org import DemoOrg
-from close_events_mcp.sandbox.seed import DEMO_MEMBER_API_KEY
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import Faults, SandboxApp
+from close_events_sandbox.org import DemoOrg
+from close_events_sandbox.seed import DEMO_MEMBER_API_KEY
 from tests.conftest import clock, make_settings, text_of
 
 pytestmark = pytest.mark.anyio

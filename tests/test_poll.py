@@ -8,8 +8,8 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp.sandbox.app import SandboxApp
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import SandboxApp
 from tests.conftest import NOW, make_settings, text_of
 
 pytestmark = pytest.mark.anyio

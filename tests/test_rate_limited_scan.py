@@ -19,10 +19,10 @@ from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event
 from close_events_mcp.query import parse_filters
 from close_events_mcp.ratelimit import RateGate
-from close_events_mcp.sandbox.app import Faults, SandboxApp
-from close_events_mcp.sandbox.seed import DEMO_API_KEY, build_demo_org
 from close_events_mcp.scan import ScanLimits, Scanner, ScanResult
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import Faults, SandboxApp
+from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
 from tests.conftest import BASE_URL, NOW, clock, make_settings
 from tests.limiter import FixedWindowLimiter
 from tests.virtual_time import VIRTUAL_TIME

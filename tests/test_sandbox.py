@@ -10,8 +10,8 @@ import pytest
 
 from close_events_mcp import catalog
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.sandbox.app import SandboxApp
-from close_events_mcp.sandbox.seed import DEMO_API_KEY, DEMO_MEMBER_API_KEY, DEMO_OAUTH_TOKEN
+from close_events_sandbox.app import SandboxApp
+from close_events_sandbox.seed import DEMO_API_KEY, DEMO_MEMBER_API_KEY, DEMO_OAUTH_TOKEN
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.anyio

@@ -31,10 +31,10 @@ from close_events_mcp import cli
 from close_events_mcp.close_api import CloseClient
 from close_events_mcp.config import Credential, Secret, Settings, settings_from_env
 from close_events_mcp.errors import CloseError
-from close_events_mcp.sandbox.app import Receive, SandboxApp, Scope, Send
-from close_events_mcp.sandbox.org import DemoOrg, Principal
-from close_events_mcp.sandbox.serve import serve_in_thread
 from close_events_mcp.server import build_server
+from close_events_sandbox.app import Receive, SandboxApp, Scope, Send
+from close_events_sandbox.org import DemoOrg, Principal
+from close_events_sandbox.serve import serve_in_thread
 from tests.conftest import clock, make_settings, text_of
 
 pytestmark = pytest.mark.anyio

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from close_events_mcp import catalog
-from close_events_mcp.sandbox.org import DemoOrg
-from close_events_mcp.sandbox.seed import (
+from close_events_sandbox.org import DemoOrg
+from close_events_sandbox.seed import (
     DEMO_API_KEY,
     DEMO_MEMBER_API_KEY,
     DEMO_OAUTH_TOKEN,
@@ -165,7 +165,7 @@ def test_the_same_moment_in_another_zone_gives_the_same_org() -> None:
 def test_output_does_not_depend_on_hash_randomisation() -> None:
     script = (
         "import hashlib, json, sys; from dataclasses import asdict; from datetime import datetime, UTC; "
-        "from close_events_mcp.sandbox.seed import build_demo_org; "
+        "from close_events_sandbox.seed import build_demo_org; "
         "org = build_demo_org(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), filler_events=500); "
         "print(hashlib.sha256(json.dumps(asdict(org), ensure_ascii=False).encode()).hexdigest())"
     )

@@ -29,7 +29,7 @@ print(json.dumps({"tools": len(tools), "modules": sorted(sys.modules)}))
 """
 NOT_AT_STARTUP = (
     "httpx",
-    "close_events_mcp.sandbox",
+    "close_events_sandbox",
     "close_events_mcp.answers",
     "close_events_mcp.scan",
     "close_events_mcp.render",

@@ -31,8 +31,8 @@ import anyio
 
 from close_events_mcp import catalog
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.sandbox.org import DemoOrg, JSONDict, Principal
-from close_events_mcp.sandbox.store import DATE_FILTERS, EventStore, QueryError
+from close_events_sandbox.org import DemoOrg, JSONDict, Principal
+from close_events_sandbox.store import DATE_FILTERS, EventStore, QueryError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

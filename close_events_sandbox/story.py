@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
 
-from close_events_mcp.sandbox import payloads as pl
-from close_events_mcp.sandbox import texts as tx
-from close_events_mcp.sandbox.desk import Desk
-from close_events_mcp.sandbox.ids import EventLog, IdMaker, Person, Request
+from close_events_sandbox import payloads as pl
+from close_events_sandbox import texts as tx
+from close_events_sandbox.desk import Desk
+from close_events_sandbox.ids import EventLog, IdMaker, Person, Request
 
 ORG_NAME: Final = "Bluth Company Sales"
 USERS: Final = (

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from close_events_mcp.sandbox import payloads as pl
-from close_events_mcp.sandbox import texts as tx
-from close_events_mcp.sandbox.ids import EventLog, Person, Request, payload_time
-from close_events_mcp.sandbox.org import JSONDict
+from close_events_sandbox import payloads as pl
+from close_events_sandbox import texts as tx
+from close_events_sandbox.ids import EventLog, Person, Request, payload_time
+from close_events_sandbox.org import JSONDict
 
 STATUS_ACTIVITIES: Final = {
     "lead": ("LeadStatusChange", "activity.lead_status_change"),

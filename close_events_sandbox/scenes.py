@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from close_events_mcp.sandbox import payloads as pl
-from close_events_mcp.sandbox import texts as tx
-from close_events_mcp.sandbox.ids import Person, Request, payload_time
-from close_events_mcp.sandbox.story import BAD_FIT, IMPORTED, INDUSTRIES, LEADS, LeadRow, Story
+from close_events_sandbox import payloads as pl
+from close_events_sandbox import texts as tx
+from close_events_sandbox.ids import Person, Request, payload_time
+from close_events_sandbox.story import BAD_FIT, IMPORTED, INDUSTRIES, LEADS, LeadRow, Story
 
 BULK_PREFIXES: Final = {
     "delete": "bulkdel_",

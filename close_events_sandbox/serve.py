@@ -13,9 +13,9 @@ from typing import Any
 
 import uvicorn
 
-from close_events_mcp.sandbox.app import PREFIX, Faults, SandboxApp
-from close_events_mcp.sandbox.seed import build_demo_org
-from close_events_mcp.sandbox.store import EventStore
+from close_events_sandbox.app import PREFIX, Faults, SandboxApp
+from close_events_sandbox.seed import build_demo_org
+from close_events_sandbox.store import EventStore
 
 
 def demo_day(moment: datetime) -> datetime:

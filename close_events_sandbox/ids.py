@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from close_events_mcp.sandbox.org import JSONDict
+from close_events_sandbox.org import JSONDict
 
 BASE62: Final = string.digits + string.ascii_letters
 

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
-from close_events_mcp.sandbox import payloads as pl
-from close_events_mcp.sandbox import scenes
-from close_events_mcp.sandbox import texts as tx
-from close_events_mcp.sandbox.ids import Person, as_utc
-from close_events_mcp.sandbox.org import DemoOrg, Principal
-from close_events_mcp.sandbox.story import INDUSTRIES, LeadRow, Story
+from close_events_sandbox import payloads as pl
+from close_events_sandbox import scenes
+from close_events_sandbox import texts as tx
+from close_events_sandbox.ids import Person, as_utc
+from close_events_sandbox.org import DemoOrg, Principal
+from close_events_sandbox.story import INDUSTRIES, LeadRow, Story
 
 DEMO_API_KEY: Final[str] = "api_demo_admin_0000000000000000"
 """Authenticates Gob Bluth, an admin."""

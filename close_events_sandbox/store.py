@@ -25,7 +25,7 @@ from typing import Any
 
 from close_events_mcp import catalog
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.sandbox.org import JSONDict
+from close_events_sandbox.org import JSONDict
 
 MAX_LIMIT = 50
 Key = tuple[int, str]

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from close_events_mcp.sandbox.ids import Person, payload_date, payload_time
-from close_events_mcp.sandbox.org import JSONDict
+from close_events_sandbox.ids import Person, payload_date, payload_time
+from close_events_sandbox.org import JSONDict
 
 APP_URL: Final = "https://app.close.com"
 
