@@ -101,8 +101,8 @@ async def summarize_events(
     now = state.clock()
     filters = await filters_for(state, now, **arguments)
     plan = plan_filters(filters)
-    since = filters.since or now - timedelta(days=1)
     until = filters.until or now
+    since = filters.since or until - timedelta(days=1)
     result = await Scanner(
         state.client,
         plan.close,

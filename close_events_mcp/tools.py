@@ -22,6 +22,8 @@ from close_events_mcp.query import MAX_PAGE
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
 from close_events_mcp.server import AppState, finished, progress_to, state_of, tool_errors
 
+MAX_SCAN: Final = 1_000_000
+"""Most events one summarize_events call may ask to read (the server's budget may be lower)."""
 MAX_POLL: Final = 500
 """Most events one poll_events call returns."""
 READ_ONLY = ToolAnnotations(
@@ -145,7 +147,7 @@ def register(server: MCPServer[AppState]) -> None:
         ctx: Ctx, event_id: Annotated[str, Field(description="The event's ID: ev_ then letters and digits.")]
     ) -> Annotated[CallToolResult, EventDetail]:
         """One event in full: what happened in words, who did it and through what (API key, OAuth app),
-        the request that caused it, how (merged into / from which lead, bulk action, import revert), every
+        the request that caused it, how (merge and which lead, bulk action, import revert), every
         changed field before → after, and the object's key fields. Use it with an event ID from
         list_events."""
         return await answered(ctx, lambda answers, state: answers.event_detail(state, event_id))
@@ -154,7 +156,7 @@ def register(server: MCPServer[AppState]) -> None:
     async def summarize_events(
         ctx: Ctx,
         since: Annotated[
-            str | None, Field(description="Window start (default 24h), formats as list_events.")
+            str | None, Field(description="Window start (default: 24h before until), formats as list_events.")
         ] = None,
         until: SharedText = None,
         object_type: SharedText = None,
@@ -169,7 +171,11 @@ def register(server: MCPServer[AppState]) -> None:
         exclude_noisy: SharedFlag = False,
         max_events: Annotated[
             int | None,
-            Field(description="Read at most this many events (default: the server's budget).", ge=50),
+            Field(
+                description="Read at most this many events (default: the server's budget).",
+                ge=50,
+                le=MAX_SCAN,
+            ),
         ] = None,
     ) -> Annotated[CallToolResult, EventDigest]:
         """A one-page digest of a time window of any size: won/lost opportunities with value, status
@@ -179,7 +185,7 @@ def register(server: MCPServer[AppState]) -> None:
         (lead_id) or a user's day (user_id)."""
         return await answered(ctx, lambda answers, state: answers.summarize_events(
             state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
-            lead_id=lead_id, user_id=user_id, request_id=request_id, since=since or "24h", until=until,
+            lead_id=lead_id, user_id=user_id, request_id=request_id, since=since, until=until,
             changed_field=changed_field, exclude_noisy=exclude_noisy, max_events=max_events,
         ))  # fmt: skip
 
@@ -223,8 +229,8 @@ def register(server: MCPServer[AppState]) -> None:
             str | None, Field(description="One object type to explain in detail; omit for the index.")
         ] = None,
     ) -> Annotated[CallToolResult, EventTypeCatalog]:
-        """The catalog of Close event types: each object type's actions (which are noisy autosave or
-        progress updates, and the quieter ones to use instead), the filter combinations Close supports,
-        the 30-day retention and who sees event data. Use it before filtering by a type or action you are
+        """The catalog of Close event types: each object type's actions (the noisy ones and quieter ones
+        to use instead), the filter combinations Close supports, the 30-day retention and who sees event
+        data. Use it before filtering by a type or action you are
         unsure of; pass object_type for what triggers each action. Needs no Close credential."""
         return await answered(ctx, lambda answers, _: answers.describe_event_types(object_type))
