@@ -1,8 +1,9 @@
 """Close's event catalog as data: object types, their actions, what triggers each.
 
 Source: Close's "List of Events" docs page (see ``reference/``). This module is the one
-source of truth for ``describe_event_types``, for argument validation and for the sandbox's
-demo organization. Trigger texts are condensed from the docs.
+source of truth for ``describe_event_types`` and for argument validation; the emulator
+(``close_events_sandbox``) keeps its own table of what Close accepts, written from the same docs.
+Trigger texts are condensed from the docs.
 """
 
 from __future__ import annotations

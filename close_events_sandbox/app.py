@@ -29,8 +29,8 @@ from urllib.parse import parse_qsl
 
 import anyio
 
-from close_events_mcp import catalog
-from close_events_mcp.event import parse_timestamp
+from close_events_sandbox import close_rules as rules
+from close_events_sandbox.close_rules import parse_timestamp
 from close_events_sandbox.org import DemoOrg, JSONDict, Principal
 from close_events_sandbox.store import DATE_FILTERS, EventStore, QueryError
 
@@ -273,7 +273,7 @@ class SandboxApp:
         return _json(404, {"error": "Not found."})
 
     def _list_events(self, params: dict[str, str], is_admin: bool) -> Response:
-        allowed = {*catalog.FILTER_NAMES, *DATE_FILTERS, "_limit", "_cursor"}
+        allowed = {*rules.FILTER_NAMES, *DATE_FILTERS, "_limit", "_cursor"}
         unknown = sorted(set(params) - allowed)
         if unknown:
             return _json(400, {"errors": [f"Unknown parameter: {', '.join(unknown)}."], "field-errors": {}})

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from close_events_mcp import catalog
-from close_events_mcp.event import parse_timestamp
+from close_events_sandbox import close_rules as rules
+from close_events_sandbox.close_rules import parse_timestamp
 from close_events_sandbox.org import JSONDict
 
-MAX_LIMIT = 50
+MAX_LIMIT = rules.MAX_LIMIT
 Key = tuple[int, str]
 """Sort key of an event: (date_updated in microseconds since the epoch, id)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -66,7 +66,7 @@ class _Index:
         for event in events:
             key = _key(event)
             self.all.append(key)
-            for name in catalog.FILTER_NAMES:
+            for name in rules.FILTER_NAMES:
                 value = event.get(name)
                 if isinstance(value, str):
                     self.by[(name, value)].append(key)
@@ -123,10 +123,10 @@ class EventStore:
         return self._visible(event, is_admin)
 
     def query(self, params: Mapping[str, str], *, is_admin: bool) -> Page:
-        filters: dict[str, str] = {name: params[name] for name in catalog.FILTER_NAMES if params.get(name)}
-        if frozenset(filters) not in catalog.SUPPORTED_COMBINATIONS:
+        filters: dict[str, str] = {name: params[name] for name in rules.FILTER_NAMES if params.get(name)}
+        if frozenset(filters) not in rules.ACCEPTED_COMBINATIONS:
             raise QueryError(
-                f"Unsupported combination of filters: {catalog.combo_label(frozenset(filters))}."
+                f"Unsupported combination of filters: {rules.combination_label(frozenset(filters))}."
             )
         limit = _parse_limit(params.get("_limit"))
         low, high = _date_bounds(params)
@@ -190,7 +190,7 @@ class EventStore:
                     return
 
     def _horizon(self) -> int:
-        return _micros(self.clock() - timedelta(days=catalog.RETENTION_DAYS))
+        return _micros(self.clock() - timedelta(days=rules.RETENTION_DAYS))
 
     def _ceiling(self) -> int:
         """Events at or after this are not served yet (only with ``up_to_now``)."""
@@ -200,7 +200,7 @@ class EventStore:
         if is_admin:
             return event
         created = parse_timestamp(event.get("date_created")) or self.clock()
-        if self.clock() - created <= timedelta(hours=catalog.DATA_VISIBILITY_HOURS):
+        if self.clock() - created <= timedelta(hours=rules.DATA_VISIBILITY_HOURS):
             return event
         return {**event, "data": None, "previous_data": None}
 

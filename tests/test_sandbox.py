@@ -1,4 +1,5 @@
-"""The emulator follows the reference's rules for Close's Event Log API."""
+"""The emulator follows the reference's rules for Close's Event Log API (its own table of them, held to
+Close's docs by test_emulator_rules.py; never the product's catalog)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from close_events_mcp import catalog
-from close_events_mcp.event import parse_timestamp
+from close_events_sandbox import close_rules as rules
 from close_events_sandbox.app import SandboxApp
+from close_events_sandbox.close_rules import parse_timestamp
 from close_events_sandbox.seed import DEMO_API_KEY, DEMO_MEMBER_API_KEY, DEMO_OAUTH_TOKEN
 from tests.conftest import NOW
 
@@ -37,9 +38,9 @@ async def test_newest_first_and_limit_capped_at_50(sandbox):
 
 async def test_every_supported_combination_works_and_others_are_400(sandbox, demo_org):
     sample = next(e for e in demo_org.events if e["lead_id"] and e["user_id"] and e["object_type"] != "lead")
-    values = {name: sample[name] for name in catalog.FILTER_NAMES}
+    values = {name: sample[name] for name in rules.FILTER_NAMES}
     async with http(sandbox) as api:
-        for combo in catalog.SUPPORTED_COMBINATIONS:
+        for combo in rules.ACCEPTED_COMBINATIONS:
             response = await api.get("/event/", params={name: values[name] for name in combo})
             assert response.status_code == 200, combo
             assert all(all(e[n] == values[n] for n in combo) for e in response.json()["data"])
@@ -86,7 +87,7 @@ async def test_cursor_pages_in_both_directions_and_only_with_the_same_filters(sa
 
 async def test_retention_hides_events_older_than_30_days(sandbox, demo_org):
     old = demo_org.landmarks["old_event"]
-    horizon = NOW - timedelta(days=catalog.RETENTION_DAYS)
+    horizon = NOW - timedelta(days=rules.RETENTION_DAYS)
     async with http(sandbox) as api:
         assert (await api.get(f"/event/{old}/")).status_code == 404
         ids = set()
