@@ -234,7 +234,20 @@ class EventLogServer(MCPServer[AppState]):
         if prompt is None:
             raise MCPError(INVALID_PARAMS, f"No prompt {name!r}. Prompts: {', '.join(sorted(prompts))}.")
         given = arguments or {}
-        missing = [arg for arg in prompt.arguments or [] if arg.required and arg.name not in given]
+        known = prompt.arguments or []
+        unknown = sorted(set(given) - {arg.name for arg in known})
+        if unknown:
+            from close_events_mcp.query import show  # noqa: PLC0415  (not needed at start-up)
+
+            plain = [key.isascii() and key.isidentifier() and len(key) <= 40 for key in unknown]
+            names = ", ".join(key if bare else show(key) for key, bare in zip(unknown, plain, strict=True))
+            takes = ", ".join(f"{arg.name} (required)" if arg.required else arg.name for arg in known)
+            raise MCPError(
+                INVALID_PARAMS,
+                f"{name} takes no argument{'s' if len(unknown) > 1 else ''} {names}. "
+                + (f"Its arguments: {takes}." if takes else "It takes no arguments."),
+            )
+        missing = [arg for arg in known if arg.required and arg.name not in given]
         if missing:
             needs = "; and ".join(f"{arg.name}{_argument_hint(arg.description)}" for arg in missing)
             raise MCPError(INVALID_PARAMS, f"{name} needs {needs}.")

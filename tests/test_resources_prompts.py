@@ -80,6 +80,10 @@ async def test_prompts_name_the_tools_and_treat_crm_text_as_data(client, demo_or
     [
         ({"lead_id": "lead_x/../../user", "window": "7d"}, "lead_id"),
         ({"lead_id": "lead_abc", "window": "forever"}, "window must be like"),
+        ({"lead_id": ""}, "lead_id must be a lead ID like lead_…"),
+        ({"lead_id": "   "}, "lead_id must be a lead ID like lead_…"),
+        ({"lead_id": "lead_abc", "window": "0d"}, "window must be like"),
+        ({"lead_id": "lead_abc", "window": "0h"}, "window must be like"),
     ],
 )
 async def test_prompt_arguments_are_checked(client, arguments, message):
@@ -99,7 +103,9 @@ async def test_a_prompt_without_its_required_argument_says_what_to_pass(client):
     assert unknown.value.message.startswith("No prompt 'lead_report'. Prompts: daily_digest, deletion_audit")
 
 
-@pytest.mark.parametrize("window", ["400d", "366d", "32d", "5w", "2000h", "9999999d", "2025-11-01"])
+@pytest.mark.parametrize(
+    "window", ["400d", "366d", "32d", "31d", "721h", "5w", "2000h", "9999999d", "2025-11-01"]
+)
 async def test_a_window_past_retention_is_refused_for_its_length_not_its_form(client, window):
     with pytest.raises(MCPError) as caught:
         await client.get_prompt("deletion_audit", {"window": window})
@@ -113,13 +119,39 @@ async def test_a_window_up_to_the_day_retention_begins_is_accepted(client):
     # Prompts check windows against the real clock: the date 30 days back starts up to a day before
     # Close's horizon, and is accepted; the day before it is not.
     horizon_day = (datetime.now(UTC) - timedelta(days=30)).date()
-    for window in ("30d", "720h", "31d", horizon_day.isoformat()):
+    for window in ("30d", "720h", horizon_day.isoformat()):
         audit = await client.get_prompt("deletion_audit", {"window": window})
         assert f"since={window}" in audit.messages[0].content.text
-    with pytest.raises(MCPError, match="reaches back at most 30 days"):
+    with pytest.raises(MCPError, match="reaches back at most 30 days") as caught:
         await client.get_prompt("deletion_audit", {"window": (horizon_day - timedelta(days=1)).isoformat()})
+    assert f"or a date from {horizon_day.isoformat()} on (that whole day counts)" in caught.value.message
     with pytest.raises(MCPError, match="window must be like"):
         await client.get_prompt("deletion_audit", {"window": "400x"})
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "message"),
+    [
+        (
+            "lead_activity_report",
+            {"lead_id": "lead_abc", "since": "7d"},
+            "lead_activity_report takes no argument since. Its arguments: lead_id (required), window.",
+        ),
+        ("daily_digest", {"extra": "x"}, "daily_digest takes no argument extra. It takes no arguments."),
+        (
+            "deletion_audit",
+            {"window": "7d", "b\u0000": "1", "a": "2"},
+            "deletion_audit takes no arguments a, 'b\\u0000'. Its arguments: window.",
+        ),
+    ],
+)
+async def test_an_unknown_prompt_argument_is_named_with_the_prompts_arguments(
+    client, name, arguments, message
+):
+    with pytest.raises(MCPError) as caught:
+        await client.get_prompt(name, arguments)
+    assert caught.value.code == INVALID_PARAMS
+    assert caught.value.message == message
 
 
 @pytest.mark.parametrize(
