@@ -7,16 +7,23 @@ Nothing Close does not support is ever sent to it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from close_events_mcp import catalog
 from close_events_mcp.event import Event
 from close_events_mcp.query import EventFilters
 
-NOISY = frozenset(
-    (entry.name, action.name) for entry in catalog.OBJECT_TYPES for action in entry.actions if action.noise
-)
-"""What exclude_noisy drops: every action the catalog marks as noise, autosaves and progress updates."""
+NOISE: dict[tuple[str, str], catalog.Noise] = {
+    (entry.name, action.name): action.noise
+    for entry in catalog.OBJECT_TYPES
+    for action in entry.actions
+    if action.noise
+}
+"""What exclude_noisy drops, by (object type, action): every action the catalog marks as noise, and
+which noise it is (autosave or progress)."""
+NOISY = frozenset(NOISE)
+_NOISE_WORDS = {"progress": ("progress update", "progress updates"), "autosave": ("autosave", "autosaves")}
 _SELECTIVITY = {"request_id": 32, "object_id": 16, "lead_id": 8, "user_id": 4, "object_type": 2, "action": 1}
 _FIELD_SUFFIXES = ("", "_id", "_label", "_name", "_formatted")
 
@@ -42,22 +49,45 @@ class FilterPlan:
         return bool(self.local or self.changed_field or self.exclude_noisy)
 
     def matches(self, event: Event) -> bool:
+        return self.rejects(event) is None
+
+    def rejects(self, event: Event) -> str | None:
+        """Which local check drops ``event``: a filter's name, ``changed_field``, or the noise it is
+        (``autosave``, ``progress``) for exclude_noisy; None when it passes them all."""
         for name, value in self.local.items():
             actual = getattr(event, name)
             if name == "object_type":
                 actual = catalog.LEGACY_NAMES.get(actual, actual)
             if actual != value:
-                return False
-        if (
-            self.exclude_noisy
-            and (catalog.LEGACY_NAMES.get(event.object_type, event.object_type), event.action) in NOISY
-        ):
-            return False
+                return name
+        if self.exclude_noisy:
+            noise = NOISE.get((catalog.LEGACY_NAMES.get(event.object_type, event.object_type), event.action))
+            if noise is not None:
+                return noise
         if self.changed_field:
             wanted = {self.changed_field + suffix for suffix in _FIELD_SUFFIXES}
             if not wanted & set(event.changed_fields):
-                return False
-        return True
+                return "changed_field"
+        return None
+
+    def dropped_text(self, dropped: Mapping[str, int]) -> str:
+        """What the local checks dropped (counts by ``rejects``), in words: ``exclude_noisy dropped 6
+        progress updates and 2 autosaves; action=deleted dropped 3``; empty when nothing was dropped."""
+        parts = [
+            f"{name}={value} dropped {dropped[name]}"
+            for name, value in self.local.items()
+            if dropped.get(name)
+        ]
+        noise = [
+            f"{dropped[kind]} {words[dropped[kind] != 1]}"
+            for kind, words in _NOISE_WORDS.items()
+            if dropped.get(kind)
+        ]
+        if noise:
+            parts.append("exclude_noisy dropped " + " and ".join(noise))
+        if dropped.get("changed_field"):
+            parts.append(f"changed_field={self.changed_field} dropped {dropped['changed_field']}")
+        return "; ".join(parts)
 
     def note(self) -> str | None:
         """What the model should know about how the filters were applied."""
@@ -86,3 +116,31 @@ def plan_filters(filters: EventFilters) -> FilterPlan:
     overrides |= {name: value for name, value in extra.items() if name in sent}
     close = replace(filters, changed_field=None, exclude_noisy=False, **overrides)  # type: ignore[arg-type]
     return FilterPlan(close, local, filters.changed_field, filters.exclude_noisy)
+
+
+class ScanNote(str):
+    """The note on how many events a scan read (``Read 17 events from Close in 1 request to find
+    these; exclude_noisy dropped 6 progress updates.``) that keeps its parts: an answer with no events
+    says instead that the events read were dropped here, and by which check."""
+
+    read: int
+    read_text: str
+    """The note without what was dropped: ``Read 17 events from Close in 1 request.``"""
+    dropped: int
+    dropped_text: str
+
+    def __new__(cls, read: int, pages: int, dropped: int, dropped_text: str) -> ScanNote:
+        requests = "request" if pages == 1 else "requests"
+        read_text = f"Read {read} events from Close in {pages} {requests}"
+        dropped_part = f"; {dropped_text}" if dropped_text else ""
+        note = super().__new__(cls, f"{read_text} to find these{dropped_part}.")
+        note.read, note.read_text = read, read_text + "."
+        note.dropped, note.dropped_text = dropped, dropped_text
+        return note
+
+    def empty_reason(self) -> str | None:
+        """Why an answer with no events is empty, when the checks here dropped what Close returned."""
+        if not self.dropped:
+            return None
+        share = f"all {self.read}" if self.dropped >= self.read else f"{self.dropped} of the {self.read}"
+        return f"No events matched: {share} events read were dropped here ({self.dropped_text})."

@@ -3,6 +3,7 @@ side, from a scan of the window that stops as soon as a page of matches is found
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from close_events_mcp import catalog
 from close_events_mcp.close_api import CloseClient
 from close_events_mcp.errors import ArgumentError, BadRequest
 from close_events_mcp.event import Event, format_timestamp
-from close_events_mcp.filtering import FilterPlan, plan_filters
+from close_events_mcp.filtering import FilterPlan, ScanNote, plan_filters
 from close_events_mcp.query import EVENT_ID, MAX_PAGE, EventFilters, parse_limit
 from close_events_mcp.scan import OnPage, ScanLimits, Scanner, from_micros, micros
 from close_events_mcp.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
@@ -50,19 +51,25 @@ class Page:
 @dataclass(slots=True)
 class Matches:
     """A scan sink: the events that pass the local filters, newest first. Every event read, match or
-    not, goes to ``on_event`` (the name book learns from it)."""
+    not, goes to ``on_event`` (the name book learns from it); each one a local check drops is counted
+    in ``dropped`` under that check (``FilterPlan.rejects``)."""
 
     plan: FilterPlan
     skip: frozenset[str]
     want: int
     events: list[Event] = field(default_factory=list)
     on_event: Callable[[Event], None] | None = None
+    dropped: Counter[str] = field(default_factory=Counter)
 
     def add(self, event: Event) -> None:
         if self.on_event is not None:
             self.on_event(event)
-        if event.id not in self.skip and self.plan.matches(event):
+        if event.id in self.skip:
+            return
+        if (check := self.plan.rejects(event)) is None:
             self.events.append(event)
+        else:
+            self.dropped[check] += 1
 
     @property
     def satisfied(self) -> bool:
@@ -170,10 +177,11 @@ async def _scan_page(
     until = filters.until or now
     if boundary is not None:
         until = min(until, from_micros(boundary))
+    dropped: Counter[str] = Counter()  # shared by every slice's sink: all the scan read
     result = await Scanner(
         client,
         plan.close,
-        lambda: Matches(plan, skip, page_size, on_event=on_event),
+        lambda: Matches(plan, skip, page_size, on_event=on_event, dropped=dropped),
         since=since,
         until=until,
         limits=limits,
@@ -182,8 +190,7 @@ async def _scan_page(
     found = [event for sink in result.sinks for event in sink.events]
     events = found[:page_size]
     notes = [note] if (note := plan.note()) else []
-    requests = "request" if result.pages == 1 else "requests"
-    notes.append(f"Read {result.events} events from Close in {result.pages} {requests} to find these.")
+    notes.append(ScanNote(result.events, result.pages, dropped.total(), plan.dropped_text(dropped)))
     page = Page(filters, events, None, notes, page_size, skip, boundary)
     if len(found) > page_size or (events and len(events) == page_size and not result.complete):
         page.next_cursor = page.resume_after(len(events))

@@ -28,6 +28,7 @@ from itertools import groupby
 from close_events_mcp import catalog
 from close_events_mcp.changes import BOOKKEEPING, MAX_LIST_ITEMS, Change, field_changes
 from close_events_mcp.event import Event, format_timestamp, is_close_id
+from close_events_mcp.filtering import ScanNote
 from close_events_mcp.names import NameBook
 from close_events_mcp.objects import (
     custom_values,
@@ -428,7 +429,11 @@ def list_lines(items: Iterable[EventItem]) -> list[str]:
     return lines
 
 
-def empty_reasons(filters: EventFilters) -> str:
+def empty_reasons(filters: EventFilters, scan: ScanNote | None = None) -> str:
+    """Why nothing matched: when the checks made here dropped the events Close returned, that (which
+    checks, how many); else what may explain it."""
+    if scan is not None and (dropped := scan.empty_reason()):
+        return dropped
     reasons = [f"Close keeps events for {catalog.RETENTION_DAYS} days"]
     if filters.object_id and not filters.object_type:
         reasons.append("object_id matches that object only (use lead_id for everything on a lead)")
@@ -461,12 +466,19 @@ def render_list(
         notes=all_notes,
         users=users,
     )
-    return list_text(result, filters), result
+    scan = next((note for note in notes if isinstance(note, ScanNote)), None)
+    return list_text(result, filters, scan), result
 
 
-def list_text(result: EventList, filters: EventFilters) -> str:
+def list_text(result: EventList, filters: EventFilters, scan: ScanNote | None = None) -> str:
+    """The list as the text shows it. ``scan`` is the note of the scan that found it (among
+    ``result.notes``): an empty list says what the checks here dropped in its first line, and the
+    note then only how much was read."""
+    notes = list(result.notes)
     if not result.events:
-        lines = [f"0 events · {filters.describe()}", empty_reasons(filters)]
+        lines = [f"0 events · {filters.describe()}", empty_reasons(filters, scan)]
+        if scan is not None and scan.empty_reason():
+            notes = [scan.read_text if note == scan else note for note in notes]
     else:
         noun = "event" if result.count == 1 else "events"
         lines = [f"{result.count} {noun} · {filters.describe()} · by day and lead, newest first, times UTC"]
@@ -474,7 +486,7 @@ def list_text(result: EventList, filters: EventFilters) -> str:
         if result.users:
             users = (f"{name_text(name)}={id_text(uid)}" for uid, name in result.users.items())
             lines.append("Users: " + ", ".join(users))
-    lines += [f"Note: {note}" for note in result.notes]
+    lines += [f"Note: {note}" for note in notes]
     if result.next_cursor:
         lines.append(f"More: call list_events with cursor={result.next_cursor} for older events.")
     elif result.events:

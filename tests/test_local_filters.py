@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -9,7 +10,10 @@ import pytest
 from mcp import Client
 
 from close_events_mcp import catalog
-from close_events_mcp.event import parse_timestamp
+from close_events_mcp.event import Event, parse_timestamp
+from close_events_mcp.filtering import plan_filters
+from close_events_mcp.listing import Matches
+from close_events_mcp.query import EventFilters
 from close_events_mcp.server import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import build_demo_org
@@ -146,3 +150,71 @@ async def test_budget_cut_says_so_and_the_cursor_continues_from_there(busy_org):
 async def test_bad_changed_field(client):
     result = await client.call_tool("list_events", {"changed_field": "status; DROP"})
     assert result.is_error and "changed_field must be a field name" in text_of(result)
+
+
+async def test_an_answer_emptied_by_exclude_noisy_says_so_not_retention(client, demo_org):
+    horizon = NOW - timedelta(days=catalog.RETENTION_DAYS)
+    progress = [
+        e
+        for e in demo_org.events
+        if e["object_type"] == "import"
+        and e["action"] == "updated"
+        and parse_timestamp(e["date_updated"]) >= horizon
+    ]
+    assert progress, "the demo organization has an import's progress updates"
+    arguments = {"object_type": "import", "action": "updated", "exclude_noisy": True, "since": "30d"}
+    result = await client.call_tool("list_events", arguments)
+    text = text_of(result)
+    n = len(progress)
+    assert not result.is_error and result.structured_content["count"] == 0
+    assert text.split("\n")[1] == (
+        f"No events matched: all {n} events read were dropped here "
+        f"(exclude_noisy dropped {n} progress updates)."
+    )
+    assert "Possible reasons" not in text and "retention" not in text
+    assert f"Note: Read {n} events from Close in 1 request.\n" in text + "\n"
+    assert any(
+        f"exclude_noisy dropped {n} progress updates" in note for note in result.structured_content["notes"]
+    )
+
+
+async def test_what_each_local_check_dropped_is_counted_in_one_note(client):
+    result = await client.call_tool("list_events", {"exclude_noisy": True, "since": "2d", "limit": 3})
+    text = text_of(result)
+    found = re.search(r"Note: Read (\d+) events from Close in \d+ requests? to find these; (.*)\.\n", text)
+    assert found, text
+    read, dropped = int(found[1]), found[2]
+    counts = re.fullmatch(
+        r"exclude_noisy dropped (\d+) (?:autosaves|progress updates)(?: and (\d+) \w+)?", dropped
+    )
+    assert counts, dropped
+    assert 0 < sum(int(n) for n in counts.groups() if n) <= read - 3
+
+
+def event_of(**fields: object) -> Event:
+    return Event.from_close({"id": "ev_abc", "date_updated": "2026-11-20T10:00:00", **fields})
+
+
+def test_each_check_counts_what_it_dropped():
+    plan = plan_filters(
+        EventFilters(request_id="req_abc", action="deleted", exclude_noisy=True, changed_field="name")
+    )
+    assert plan.local == {"action": "deleted"}
+    events = [
+        {"object_type": "lead", "action": "updated", "changed_fields": ["name"]},  # action
+        {"object_type": "activity.note", "action": "updated", "changed_fields": ["note"]},  # action first
+        {"object_type": "lead", "action": "deleted", "changed_fields": []},  # changed_field
+        {"object_type": "lead", "action": "deleted", "changed_fields": ["name"]},  # kept
+    ]
+    sink = Matches(plan, frozenset(), 10)
+    for fields in events:
+        sink.add(event_of(**fields))
+    assert len(sink.events) == 1
+    assert sink.dropped == {"action": 2, "changed_field": 1}
+    assert plan.dropped_text(sink.dropped) == "action=deleted dropped 2; changed_field=name dropped 1"
+    noisy = plan_filters(EventFilters(exclude_noisy=True))
+    assert noisy.rejects(event_of(object_type="import", action="updated")) == "progress"
+    assert noisy.rejects(event_of(object_type="activity.email", action="updated")) == "autosave"
+    assert noisy.dropped_text({"autosave": 1, "progress": 2}) == (
+        "exclude_noisy dropped 2 progress updates and 1 autosave"
+    )
