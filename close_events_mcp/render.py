@@ -62,7 +62,7 @@ def is_withheld(event: Event, now: datetime) -> bool:
 
 THIS_LEAD = "this lead"
 TOUCHED = "touched, no field changed"
-"""What a touch-only update says: Close bumped ``date_updated`` and nothing else."""
+"""What a touch-only update says: Close bumped ``date_updated`` (and who updated it) and nothing else."""
 _HOW = (
     "deleted by merging it into {}",
     "merge of {} into {}",
@@ -131,6 +131,15 @@ def is_touch_only(event: Event) -> bool:
     its timestamp, as when a request on another object (``PUT /task/…``) touches a lead."""
     fields = event.changed_fields
     return event.action == "updated" and bool(fields) and all(field in BOOKKEEPING for field in fields)
+
+
+def touched_fields(event: Event) -> list[str]:
+    """The bookkeeping fields a touch changed, as Close names them, once each, in its order."""
+    return list(dict.fromkeys(field for field in event.changed_fields if field in BOOKKEEPING))
+
+
+def _and(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def request_line(event: Event) -> str | None:
@@ -261,8 +270,11 @@ def _alike_text(group: Sequence[FieldChange]) -> str:
 
 def touch_text(item: EventItem) -> str:
     """``touched, no field changed (by PUT /api/v1/task/…/)``: the path names the object the request
-    was about; its ID is in the structured item and ``get_event``."""
-    return TOUCHED + (f" (by {item.request})" if item.request else "")
+    was about; its ID is in the structured item and ``get_event``. Without the path, the request's
+    ID (``by request req_…``), for ``list_events request_id=``; without either, nothing more."""
+    if item.request:
+        return f"{TOUCHED} (by {item.request})"
+    return f"{TOUCHED} (by request {id_text(item.request_id)})" if item.request_id else TOUCHED
 
 
 def _title_changed(item: EventItem) -> bool:
@@ -516,8 +528,9 @@ def _describe(event: Event, item: EventItem, name: str | None) -> str:
     if item.changes:
         sentence += ": " + changes_text(item.changes, shown=3)
     elif item.touch_only:
-        sentence += f": {TOUCHED} (only date_updated)"
-        sentence += f", by the request {item.request}" if item.request else ""
+        sentence += f": {TOUCHED} (only {_and([key_text(f) for f in touched_fields(event)])})"
+        if request := item.request or (id_text(event.request_id) if event.request_id else None):
+            sentence += f", by the request {request}"
     return sentence + "."
 
 
@@ -541,7 +554,7 @@ def render_detail(event: Event, names: NameBook, *, now: datetime) -> tuple[str,
         facts={label: value.plain for label, value in values.items()},
         notes=notes,
     ).with_bare_facts(label for label, value in values.items() if not value.quoted)
-    return detail_text(detail), detail
+    return detail_text(detail, touched_fields(event)), detail
 
 
 def _fact_label_text(detail: EventDetail, label: str) -> str:
@@ -552,7 +565,8 @@ def _fact_label_text(detail: EventDetail, label: str) -> str:
     return key_text(label) if label.startswith("custom.") else name_text(label, 60)
 
 
-def detail_text(detail: EventDetail) -> str:
+def detail_text(detail: EventDetail, touched: Sequence[str] = ("date_updated",)) -> str:
+    """The event in detail; ``touched``, the bookkeeping fields a touch-only update changed."""
     what = f"{key_text(detail.object_type)} {key_text(detail.action)}"
     lines = [f"Event {id_text(detail.id)} · {what} · {detail.at}", detail.description]
     object_name_text = f" {quote(detail.object_name, 80)}" if detail.object_name else ""
@@ -574,7 +588,8 @@ def detail_text(detail: EventDetail) -> str:
     if detail.how:
         lines.append(f"How: {how_text(detail.how)}")
     if detail.touch_only:
-        lines.append("Changed: nothing but date_updated (a touch, by the request above)")
+        by = ", by the request above" if detail.request or detail.request_id else ""
+        lines.append(f"Changed: nothing but {_and([key_text(f) for f in touched])} (a touch{by})")
     if detail.changes:
         lines.append("Changed:")
         for change in detail.changes:

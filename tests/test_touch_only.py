@@ -87,3 +87,41 @@ def test_an_update_that_changed_a_field_is_no_touch():
     )
     assert "touched" not in text and "Potential → Qualified" in text
     assert result.events[0].touch_only is None and result.events[0].request is None
+
+
+def touched(**changes: Any) -> Event:
+    return Event.from_close({**TOUCHED_LEAD, **changes})
+
+
+def test_without_its_method_and_path_a_touch_names_its_request_id():
+    text, _ = render_list([touched(meta={})], names(), EventFilters(), now=NOW, next_cursor=None)
+    line = next(line for line in text.split("\n") if "ev_3O1oJvaIpZWzoWkP5R20ot" in line)
+    assert line.endswith(f"touched, no field changed (by request {REQUEST})")
+    detail, _ = render_detail(touched(meta={}), names(), now=NOW)
+    assert f"Request: {REQUEST}" in detail
+    assert "Changed: nothing but date_updated (a touch, by the request above)" in detail
+
+
+def test_a_touch_without_any_request_refers_to_none():
+    event = touched(meta={}, request_id=None)
+    text, _ = render_list([event], names(), EventFilters(), now=NOW, next_cursor=None)
+    line = next(line for line in text.split("\n") if "ev_3O1oJvaIpZWzoWkP5R20ot" in line)
+    assert line.endswith(": touched, no field changed")
+    detail, _ = render_detail(event, names(), now=NOW)
+    assert "Request:" not in detail and "request" not in detail
+    assert "Changed: nothing but date_updated (a touch)" in detail
+
+
+def test_every_bookkeeping_field_a_touch_changed_is_named():
+    event = touched(
+        changed_fields=["date_updated", "updated_by", "updated_by_name"],
+        previous_data={"date_updated": "2026-11-20T09:12:00+00:00", "updated_by": "user_x"},
+    )
+    text, result = render_list([event], names(), EventFilters(), now=NOW, next_cursor=None)
+    assert "touched, no field changed" in text and result.events[0].touch_only is True
+    detail, item = render_detail(event, names(), now=NOW)
+    assert "nothing but date_updated (" not in detail and "(only date_updated)" not in detail
+    assert "(only date_updated, updated_by and updated_by_name)" in item.description
+    assert (
+        "Changed: nothing but date_updated, updated_by and updated_by_name (a touch, by the request" in detail
+    )
