@@ -14,7 +14,7 @@ from close_events_mcp.close_api import CloseClient
 from close_events_mcp.errors import ArgumentError, BadRequest
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.filtering import FilterPlan, ScanNote, plan_filters
-from close_events_mcp.query import EVENT_ID, MAX_PAGE, EventFilters, parse_limit
+from close_events_mcp.query import EVENT_ID, MAX_PAGE, EventFilters, parse_limit, show
 from close_events_mcp.scan import OnPage, ScanLimits, Scanner, from_micros, micros
 from close_events_mcp.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
 
@@ -151,7 +151,7 @@ async def _close_page(
         raise BadRequest(
             f"{refused} Close no longer accepts the place this {CURSOR.argument} continues from (it may "
             f"come from another server process, or be too old); start again without {CURSOR.argument}, "
-            "with the same filters."
+            f"with the filters it carried: {start_again(filters, page_size)}"
         ) from None
     events = [Event.from_close(raw) for raw in body["data"] if isinstance(raw, dict)]
     next_close = body.get("cursor_next")
@@ -159,6 +159,22 @@ async def _close_page(
     if isinstance(next_close, str) and next_close and events:
         next_cursor = PageToken(filters, next_close, page_size).encode()
     return Page(filters, events, next_cursor, page_size=page_size)
+
+
+def start_again(filters: EventFilters, page_size: int) -> str:
+    """The call that starts the query ``filters`` describe over: ``list_events object_type=lead
+    action=deleted since=2026-11-19T10:00:00Z limit=3``, times in UTC (a window back from now was
+    made a time when the query began)."""
+    arguments = dict(filters.to_json())
+    if page_size != MAX_PAGE:
+        arguments["limit"] = str(page_size)
+    return " ".join(["list_events", *(f"{key}={_argument_text(value)}" for key, value in arguments.items())])
+
+
+def _argument_text(value: str) -> str:
+    return (
+        value if value and not any(char.isspace() or char in "'\"\\" for char in value) else show(value, 80)
+    )
 
 
 async def _scan_page(
