@@ -246,6 +246,29 @@ def demo_setup(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line. Whatever a command prints (help, a tool's answer, a check), a reader that
+    stopped early (``| head -1``) is not an error: the command ends quietly, with status 0."""
+    try:
+        try:
+            return run_command(argv)
+        finally:
+            sys.stdout.flush()  # inside: output still buffered must find its reader here, not at exit
+    except BrokenPipeError:
+        stdout_to_null()
+        return 0
+
+
+def stdout_to_null() -> None:
+    """Points stdout at the null device: its reader is gone, and Python's own flush at exit would
+    otherwise fail again and print the error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
+def run_command(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     if extras and (unknown := split_call_line(args, extras)):
@@ -351,22 +374,8 @@ async def run_call(
         output = json.dumps(result.structured_content, indent=2, ensure_ascii=False)
     else:
         output = "\n".join(block.text for block in result.content if block.type == "text")
-    write_stdout(output + "\n")
+    sys.stdout.write(output + "\n")
     return 1 if result.is_error else 0
-
-
-def write_stdout(text: str) -> None:
-    """Writes ``text`` to stdout; a reader that stopped early (``| head``) is not an error. Python's
-    own flush at exit would then fail again, so stdout is pointed at the null device."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, sys.stdout.fileno())
-        finally:
-            os.close(devnull)
 
 
 async def run_check(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> int:

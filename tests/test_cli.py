@@ -117,14 +117,26 @@ def test_a_repeated_key_is_an_error(capsys):
     assert captured.out == ""
 
 
-def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
-    """``call … | head -4`` printed a BrokenPipeError traceback. Here the pipe's reading end is closed
-    before the command starts, so its first write finds no reader, every time."""
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["call", "list_events", "limit=20", "--demo"],
+        ["call", "--help"],
+        ["call", "call", "--help"],
+        ["check", "--demo"],
+        ["--help"],
+    ],
+    ids=" ".join,
+)
+def test_a_reader_that_stops_early_is_not_an_error(command):
+    """``call … | head -4``, ``call --help | head -1`` and ``check --demo | head -1`` printed a
+    BrokenPipeError traceback. Here the pipe's reading end is closed before the command starts, so its
+    first write (or its flush) finds no reader, every time."""
     read, write = os.pipe()
     os.close(read)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "close_events_mcp", "call", "list_events", "limit=20", "--demo"],
+            [sys.executable, "-m", "close_events_mcp", *command],
             stdout=write,
             check=False,
             stderr=subprocess.PIPE,
