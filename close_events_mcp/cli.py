@@ -357,9 +357,11 @@ async def run_call(
 ) -> int:
     from mcp import Client
 
+    from close_events_mcp.errors import AFTER_FIXING
     from close_events_mcp.query import show
     from close_events_mcp.server import build_server
 
+    AFTER_FIXING.set("run the command again")  # the server below lives as long as this command
     async with Client(build_server(settings, transport=transport)) as client:
         served = [listed.name for listed in (await client.list_tools()).tools]
         if tool not in served:
@@ -380,22 +382,14 @@ async def run_call(
 
 async def run_check(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> int:
     from close_events_mcp.close_api import CloseClient
-    from close_events_mcp.errors import AuthenticationFailed, MissingCredentials, UserFacingError
+    from close_events_mcp.errors import AFTER_FIXING, MissingCredentials, UserFacingError
 
+    AFTER_FIXING.set("run close-events-mcp check again")
     credential = settings.credential
     try:
         async with CloseClient(settings, transport=transport) as client:
             with anyio.fail_after(settings.call_timeout):
                 me = await client.me()
-    except AuthenticationFailed:
-        assert credential is not None  # a 401 is only mapped to this with a credential
-        print(
-            f"Check failed: Close rejected the {credential.description} in {credential.env_var} (HTTP 401). "
-            "Check that it is current and complete (Close → Settings → Developer → API Keys), then run "
-            "close-events-mcp check again.",
-            file=sys.stderr,
-        )
-        return 1
     except MissingCredentials:
         print(
             "Check failed: no Close credential is configured. Set CLOSE_API_KEY to an API key (Close → "

@@ -278,10 +278,7 @@ class CloseClient:
         if status == 400:
             return BadRequest(f"Close rejected the request (HTTP 400){said}.")
         if status == 401 and credential is not None:
-            return AuthenticationFailed(
-                f"Close rejected the {credential.description} in {credential.env_var} (HTTP 401). Check "
-                "that it is current and complete (Close → Settings → Developer), then restart the server."
-            )
+            return AuthenticationFailed.rejected(credential)
         if status == 402:
             return PermissionDenied(
                 f"Close refused the request (HTTP 402): the organization's plan does not allow it{said}."

@@ -7,6 +7,16 @@ Close's error text.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from close_events_mcp.config import Credential
+
+AFTER_FIXING: ContextVar[str] = ContextVar("after_fixing_the_credential", default="restart the server")
+"""What to do once a rejected credential is fixed. The server reads its credential when it starts, so it
+must be restarted; a command that starts no server of its own (``call``, ``check``) says its own."""
+
 
 class UserFacingError(Exception):
     """An anticipated failure whose message is written for the model to read and act on."""
@@ -35,6 +45,20 @@ class BadRequest(CloseError):
 
 class AuthenticationFailed(CloseError):
     """HTTP 401."""
+
+    @classmethod
+    def rejected(cls, credential: Credential) -> AuthenticationFailed:
+        """Close refused ``credential``: where to get a good one, and what to do then (``AFTER_FIXING``)."""
+        where = (
+            "Close → Settings → Developer → API Keys"
+            if credential.kind == "api_key"
+            else "access tokens expire: get a new one from the OAuth app that issued it, with its "
+            "refresh token"
+        )
+        return cls(
+            f"Close rejected the {credential.description} in {credential.env_var} (HTTP 401). Check that it "
+            f"is current and complete ({where}), then {AFTER_FIXING.get()}."
+        )
 
 
 class PermissionDenied(CloseError):

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 import close_events_sandbox.serve as serve_module
-from close_events_mcp.cli import demo_setup, main, run_check
+from close_events_mcp.cli import demo_setup, main, run_call, run_check
 from close_events_mcp.config import Credential, Secret, Settings
 from close_events_mcp.server import build_server
 
@@ -186,3 +186,40 @@ def test_two_demo_runs_a_minute_apart_agree(monkeypatch, capsys):
         runs.append(transport.app.store.query({"_limit": "50"}, is_admin=True).data)  # type: ignore[attr-defined]
         started[0] += timedelta(minutes=1)
     assert runs[0] == runs[1]
+
+
+def rejected(kind: str) -> Settings:
+    settings, _ = demo_setup(Settings())
+    secret = "api_wrong_key_000000000000000" if kind == "api_key" else "oauth_wrong_token_000000000000"
+    return settings.with_overrides(credential=Credential(kind, Secret(secret)))  # type: ignore[arg-type]
+
+
+def test_call_with_a_rejected_key_says_to_run_the_command_again(capsys):
+    """``call`` starts a server of its own for the one call: it does not say to restart one."""
+    _, transport = demo_setup(Settings())
+    assert anyio.run(run_call, rejected("api_key"), transport, "list_events", {}, False) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("Close rejected the API key in CLOSE_API_KEY (HTTP 401).")
+    assert out.rstrip().endswith("(Close → Settings → Developer → API Keys), then run the command again.")
+    assert "restart" not in out
+
+
+@pytest.mark.anyio
+async def test_a_served_rejected_credential_says_to_restart_the_server():
+    _, transport = demo_setup(Settings())
+    async with Client(build_server(rejected("api_key"), transport=transport)) as client:
+        result = await client.call_tool("list_events", {})
+    assert result.is_error and result.content[0].text.endswith(
+        "(Close → Settings → Developer → API Keys), then restart the server."
+    )
+
+
+def test_a_rejected_oauth_token_points_at_its_oauth_app_not_api_keys(capsys):
+    _, transport = demo_setup(Settings())
+    assert anyio.run(run_check, rejected("access_token"), transport) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "Check failed: Close rejected the OAuth access token in CLOSE_ACCESS_TOKEN (HTTP 401)."
+    )
+    assert "API Keys" not in err and "from the OAuth app that issued it" in err
+    assert err.rstrip().endswith("then run close-events-mcp check again.")
