@@ -24,6 +24,7 @@ from close_events_mcp.errors import (
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import DEMO_OAUTH_TOKEN
 from tests.conftest import make_settings
+from tests.virtual_time import VIRTUAL_TIME
 
 pytestmark = pytest.mark.anyio
 PAGE = {"object_type": "lead", "_limit": "5"}
@@ -66,8 +67,9 @@ async def test_missing_credentials():
             await client.list_events(PAGE)
 
 
+@pytest.mark.parametrize("anyio_backend", [VIRTUAL_TIME])
 @pytest.mark.parametrize("style", ["ratelimit", "retry-after", "body", "none"])
-async def test_429_is_retried_after_the_wait_close_asks_for(sandbox, style):
+async def test_429_is_retried_after_the_wait_close_asks_for(anyio_backend, sandbox, style):
     sandbox.faults.burst_429 = 2
     sandbox.faults.burst_429_style = style
     sandbox.faults.burst_429_reset = 0.05
@@ -149,7 +151,8 @@ async def test_oversized_response_is_refused(sandbox):
             await client.list_events({"_limit": "50"})
 
 
-async def test_a_hanging_server_is_cut_by_the_deadline(sandbox):
+@pytest.mark.parametrize("anyio_backend", [VIRTUAL_TIME])
+async def test_a_hanging_server_is_cut_by_the_deadline(anyio_backend, sandbox):
     sandbox.faults.hang = 1
     async with client_for(sandbox) as client:
         with pytest.raises(TimeoutError):
