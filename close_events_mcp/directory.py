@@ -1,8 +1,10 @@
 """Names Close knows that events do not always carry: users, custom fields and leads.
 
-Fetched on demand (``GET /user/`` paged, ``GET /custom_field/<kind>/``, ``GET /lead/{id}/`` for the
-few leads an answer shows without a name), cached per process for a while, and never allowed to
-fail a tool: when a lookup is not permitted or fails, answers fall back to the IDs.
+Fetched on demand (``GET /user/`` paged, ``GET /custom_field/<kind>/``; ``GET /lead/{id}/`` for each
+lead an answer shows without a name, and for a lead Close no longer has, deleted or merged away, its
+``lead deleted`` event, whose ``previous_data`` holds the lead as it was), cached per process for a
+while, and never allowed to fail a tool: when a lookup is not permitted or fails, answers fall back
+to the IDs.
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ logger = logging.getLogger(__name__)
 CUSTOM_FIELD_KINDS = ("lead", "contact", "opportunity", "activity", "shared")
 _MAX_USER_PAGES = 50
 _RETRY_AFTER_FAILURE = 60.0
-MAX_LEAD_LOOKUPS: Final = 8
-"""Most leads one answer looks up by ID (``GET /lead/{id}/``), however many it shows unnamed."""
-LEAD_LOOKUP_CONCURRENCY: Final = 4
+MAX_LEAD_LOOKUPS: Final = 50
+"""Most leads one answer asks Close to name: every lead of a list page (at most 50 events) and of a
+digest (its busiest, deleted, won or lost and merged leads, and those worth opening: about 20); of a
+poll page (up to 500 events), the 50 shown most. A lookup is one request, two for a deleted lead (its
+``lead deleted`` event), so at most 100 requests: about 10 s at Close's per-key 10 requests/s, more
+than the quarter of a call's time left that lookups may take (``server.NAME_LOOKUP_SHARE``), which
+bounds them first. Polls stop at 50 because a poll is read mostly by programs, which go by the IDs,
+and the names are kept: a poller asks only about the leads it has not met yet, 50 more each call."""
+LEAD_LOOKUP_CONCURRENCY: Final = 8
+"""Lead lookups in flight at once, all through the rate gate (as many as a scan keeps)."""
 _LEAD_ID: Final = re.compile(r"lead_[A-Za-z0-9]{1,100}")
 _MAX_UNNAMED = 5_000
 
@@ -128,9 +137,10 @@ class Directory:
         *,
         limit: int = MAX_LEAD_LOOKUPS,
     ) -> None:
-        """Ask Close for the names of the first ``limit`` of ``lead_ids`` (a few at a time) and ``learn``
-        each as it comes. Leads Close has no name for are not asked again for a while, nor any lead
-        for a minute after Close refused a lookup."""
+        """Ask Close for the names of the first ``limit`` of ``lead_ids`` (a few at a time, in that
+        order) and ``learn`` each as it comes: a lead Close has from ``GET /lead/{id}/``, one it no
+        longer has from its ``lead deleted`` event. Leads Close has no name for are not asked again
+        for a while, nor any lead for a minute after Close refused a lookup."""
         now = self._clock()
         if self._lookups_refused():
             return
@@ -147,10 +157,7 @@ class Directory:
                 if self._lookups_refused():
                     return
                 try:
-                    body = await client.get_json(f"/lead/{lead_id}/", {"_fields": "id,display_name"})
-                except NotFound:
-                    self._no_name(lead_id)
-                    return
+                    name = await _lead_name(client, lead_id)
                 except PermissionDenied as exc:
                     logger.info("lead lookup not permitted, showing lead IDs: %s", exc)
                     self._leads_refused_at = self._clock()
@@ -158,8 +165,7 @@ class Directory:
                 except CloseError as exc:
                     logger.info("lead lookup of %s failed, showing its ID: %s", lead_id, exc)
                     return
-            name = body.get("display_name")
-            if isinstance(name, str) and name.strip():
+            if name:
                 learn(lead_id, name)
             else:
                 self._no_name(lead_id)
@@ -177,3 +183,29 @@ class Directory:
         self._unnamed.move_to_end(lead_id)
         while len(self._unnamed) > _MAX_UNNAMED:
             self._unnamed.popitem(last=False)
+
+
+async def _lead_name(client: CloseClient, lead_id: str) -> str | None:
+    """The lead's name as Close has it, or, once deleted or merged away (a 404), as its ``lead deleted``
+    event left it (Close combines ``lead_id``, ``object_type`` and ``action``). None when neither
+    says (a deletion older than the 30 days the Event Log keeps, or its data withheld from a
+    non-admin after an hour)."""
+    try:
+        return _display_name(await client.get_json(f"/lead/{lead_id}/", {"_fields": "id,display_name"}))
+    except NotFound:
+        pass
+    params = {"lead_id": lead_id, "object_type": "lead", "action": "deleted", "_limit": "1"}
+    for event in (await client.list_events(params))["data"]:
+        if isinstance(event, dict) and event.get("object_id") == lead_id:
+            for payload in (event.get("previous_data"), event.get("data")):
+                name = _display_name(payload)
+                if name:
+                    return name
+    return None
+
+
+def _display_name(lead: object) -> str | None:
+    if not isinstance(lead, dict):
+        return None
+    name = lead.get("display_name") or lead.get("name")
+    return name if isinstance(name, str) and name.strip() else None

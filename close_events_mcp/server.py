@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -79,13 +80,17 @@ class AppState:
         self, events: list[Event], *, payload_fields: bool = False, leads: Sequence[str] = ()
     ) -> None:
         """Make sure the actors, custom fields and leads of ``events`` can be shown by name: what the
-        events say, Close's user and custom field lists when they are needed, and the first few leads
-        still without a name (``leads`` first, then those of ``events``) looked up in Close."""
+        events say, Close's user and custom field lists when they are needed, and the leads still
+        without a name looked up in Close, up to ``directory.MAX_LEAD_LOOKUPS`` of them: ``leads`` first
+        (as ordered: a digest's busiest first), then those of ``events``, the lead of most events first
+        (of as many, the first one)."""
         names = self.names
         for event in events:
             names.learn(event)
         directory = names.directory
-        unnamed = [lead for lead in (*leads, *(e.lead_id for e in events)) if lead and not names.lead(lead)]
+        by_events = Counter(e.lead_id for e in events if e.lead_id)
+        shown = dict.fromkeys([*leads, *(lead for lead, _ in by_events.most_common())])
+        unnamed = [lead for lead in shown if lead and not names.lead(lead)]
         uses_fields = any(f.startswith("custom.") for e in events for f in e.changed_fields)
         if payload_fields:
             uses_fields |= any(k.startswith("custom.") for e in events for k in e.payload)

@@ -98,7 +98,7 @@ def unapproved(request: Sent) -> str | None:
     names = [name for name, _ in params]
     if len(set(names)) != len(names):
         return f"a repeated parameter in {request.query!r}"
-    if request.path == "/api/v1/event/":
+    if request.path == "/api/v1/event/":  # a lead's deletion event, for a deleted lead's name, is one too
         bad = [f"{name}={value!r}" for name, value in params if not _event_param_ok(name, value)]
         filters = frozenset(names) & set(catalog.FILTER_NAMES)
         if not catalog.is_supported(filters):
