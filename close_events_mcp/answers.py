@@ -106,7 +106,7 @@ async def summarize_events(
     result = await Scanner(
         state.client,
         plan.close,
-        lambda: Tally(accept=plan.matches, on_event=state.names.learn),
+        lambda: Tally(accept=plan.matches, on_event=state.names.learn, now=now),
         since=since,
         until=until,
         limits=state.limits(max_events),

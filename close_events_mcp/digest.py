@@ -25,6 +25,7 @@ from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.names import NameBook
 from close_events_mcp.objects import gist
 from close_events_mcp.query import EventFilters
+from close_events_mcp.render import is_withheld
 from close_events_mcp.results import (
     ActorCount,
     DeletedLead,
@@ -41,7 +42,7 @@ from close_events_mcp.results import (
     StatusTransition,
 )
 from close_events_mcp.scan import ScanResult
-from close_events_mcp.text import id_text, key_text, name_text, quote
+from close_events_mcp.text import id_text, key_text, quote
 from close_events_mcp.values import Shown, value_of
 
 TOP_LEADS: Final = 5
@@ -91,6 +92,10 @@ are looked up."""
 _DELETABLE = frozenset({"lead", "contact", "opportunity", "custom_object"})
 _STATUS_FIELDS = frozenset({"status_id", "status_label", "status_type"})
 _STATUS_NAMES = frozenset({"status", "status_label", "status_id"})
+_MATCH_SUFFIXES = ("", "_id", "_label", "_name", "_formatted")
+"""What ``changed_field=X`` matches besides ``X`` (``filtering``'s rule, so counts match the calls)."""
+_STATUS_MATCHED = frozenset("status" + suffix for suffix in _MATCH_SUFFIXES)
+_TYPE_MATCHED = frozenset("status_type" + suffix for suffix in _MATCH_SUFFIXES)
 _JOB_ACTIONS = frozenset({"created", "completed", "paused", "canceled", "reverting", "reverted"})
 HOWS: Final = ("by hand", "via API", "by bulk action", "by merge", "by import revert")
 
@@ -108,17 +113,6 @@ def actor_key(event: Event) -> str:
     return NO_USER
 
 
-def actor_text(actor: ActorCount | DeletionGroup) -> str:
-    """Who, as the text shows it: a name quoted; else the user or API key ID, marked when it is not one."""
-    if actor.name:
-        return name_text(actor.name, NAME_CHARS)
-    if actor.actor in (NO_USER, OTHER_ACTORS):
-        return actor.actor
-    if actor.actor.startswith(_API_KEY):
-        return _API_KEY + id_text(actor.actor.removeprefix(_API_KEY))
-    return id_text(actor.actor)
-
-
 def _kind(event: Event) -> str:
     return catalog.LEGACY_NAMES.get(event.object_type, event.object_type)
 
@@ -127,10 +121,13 @@ def _outcome(event: Event) -> str | None:
     """won or lost, for an opportunity update that moved it to a won or lost status."""
     if _kind(event) != "opportunity" or event.action != "updated":
         return None
-    if not _STATUS_FIELDS & set(event.changed_fields):
+    changed = set(event.changed_fields)
+    if not _STATUS_FIELDS & changed:
         return None
     data = event.data or {}
     status_type = data.get("status_type")
+    if status_type is not None and "status_type" not in changed:
+        return None  # from one won (or lost) status to another: not a new outcome
     if status_type is None:  # no type: a status called Won or Lost
         label = data.get("status_label")
         status_type = label.strip().lower() if isinstance(label, str) else None
@@ -209,6 +206,22 @@ class Tally:
     deleted_kinds: Counter[str] = field(default_factory=Counter)
     fields: Counter[str] = field(default_factory=Counter)
     fields_dropped: int = 0
+    type_changes: int = 0
+    """Opportunity updates whose changed_fields name status_type (what ``changed_field=status_type``
+    lists): moves to won or lost, reopenings, and those whose values were withheld."""
+    status_changes: int = 0
+    """Opportunity updates whose changed_fields name a status (what ``changed_field=status`` lists)."""
+    outcomes_by_label: int = 0
+    """Won or lost told by the status's label alone (the event carries no status_type)."""
+    withheld: int = 0
+    """Events whose values Close withheld (a key that is not an admin's, events older than an hour)."""
+    withheld_status: Counter[str] = field(default_factory=Counter)
+    """lead or opportunity → status changes whose values were withheld (not in ``transitions``)."""
+    withheld_outcomes: int = 0
+    """Opportunity status-type changes whose values were withheld: won, lost or reopened, unknown."""
+    now: datetime | None = None
+    """When the digest was asked for: events older than Close's visibility window without values were
+    withheld (without it, withheld values are not told apart)."""
     accept: Callable[[Event], bool] | None = None
     """Events that fail this (filters checked on our side) are not counted."""
     on_event: Callable[[Event], None] | None = None
@@ -232,8 +245,18 @@ class Tally:
             self._keep(MERGES, event)
         if _is_deletion(event):
             self._deletion(event, kind)
+        changed = set(event.changed_fields)
+        withheld = self.now is not None and is_withheld(event, self.now)
+        self.withheld += withheld
+        if kind == "opportunity" and action == "updated":
+            self.type_changes += bool(changed & _TYPE_MATCHED)
+            self.status_changes += bool(changed & _STATUS_MATCHED)
+            self.withheld_outcomes += withheld and bool(changed & _TYPE_MATCHED)
+        if withheld and kind in ("lead", "opportunity") and changed & _STATUS_FIELDS:
+            self.withheld_status[kind] += 1
         if outcome := _outcome(event):
             self.outcomes[outcome] += 1
+            self.outcomes_by_label += "status_type" not in changed
             self._keep(OUTCOMES, event)
         if kind in ("lead", "opportunity") and (change := _status_change(event)):
             if not _count_bounded(self.transitions, (kind, *change)):
@@ -292,6 +315,12 @@ class Tally:
             if not _count_bounded(self.fields, name, count):
                 self.fields_dropped += count
         self.fields_dropped += other.fields_dropped
+        self.type_changes += other.type_changes
+        self.status_changes += other.status_changes
+        self.outcomes_by_label += other.outcomes_by_label
+        self.withheld += other.withheld
+        self.withheld_status.update(other.withheld_status)
+        self.withheld_outcomes += other.withheld_outcomes
         for group, ids in other.deletion_ids.items():
             known = self.deletion_ids.setdefault(group, set())
             known.update(sorted(ids)[: max(3 - len(known), 0)])
@@ -380,7 +409,7 @@ def build_digest(
 ) -> EventDigest:
     """The digest of ``tally`` over [since, until); ``filters`` (the digest's own) go into its follow-up
     calls, so that each lists exactly the events it counted."""
-    del now  # the digest lists no values that Close could have withheld since
+    del now  # the tally told withheld values apart as it read (``Tally.now``)
     by_type: dict[str, dict[str, int]] = {}
     for (kind, action), count in sorted(tally.by_type.items(), key=lambda kv: (-kv[1], kv[0])):
         by_type.setdefault(kind, {})[action] = count
@@ -393,13 +422,21 @@ def build_digest(
         LEADS_DELETED: call(object_type="lead", action="deleted"),
         OTHERS_DELETED: None,
         MERGES: call(object_type="lead", action="merged"),
-        OUTCOMES: call(object_type="opportunity", changed_field="status"),
+        OUTCOMES: call(
+            object_type="opportunity", changed_field="status" if tally.outcomes_by_label else "status_type"
+        ),
         LEAD_STATUS: call(object_type="lead", changed_field="status"),
         CUSTOM_FIELDS: None,
         JOBS: None,
     }
+    listed = {OUTCOMES: tally.status_changes if tally.outcomes_by_label else tally.type_changes}
     notable = [
-        NotableGroup(kind=kind, count=tally.notable_counts[kind], follow_up=calls[kind])
+        NotableGroup(
+            kind=kind,
+            count=tally.notable_counts[kind],
+            follow_up=calls[kind],
+            listed=listed[kind] if listed.get(kind, 0) > tally.notable_counts[kind] else None,
+        )
         for kind in NOTABLE_KINDS
         if tally.notable_counts[kind]
     ]
@@ -456,13 +493,16 @@ def build_digest(
             _deleted_lead(event, names) for event in _newest(tally, LEADS_DELETED)[:DELETED_LEADS_SHOWN]
         ],
         merges=[_merge_item(event, names) for event in _newest(tally, MERGES)],
-        jobs=_jobs(_newest(tally, JOBS), names),
+        jobs=_jobs(_newest(tally, JOBS), names, filtered=_narrowed(filters)),
         custom_fields=[
             FieldCount(field=names.field(key), key=key, count=n) for key, n in fields[:TOP_FIELDS]
         ],
         custom_fields_left_out=_left_out(
             [count for _, count in fields] + [tally.fields_dropped] * bool(tally.fields_dropped), TOP_FIELDS
         ),
+        withheld=tally.withheld,
+        withheld_status=dict(tally.withheld_status),
+        withheld_outcomes=tally.withheld_outcomes,
         worth_opening=_worth_opening(tally, names),
         complete=scan.complete,
         scanned=scan.events,
@@ -509,8 +549,17 @@ def _merge_item(event: Event, names: NameBook) -> MergeItem:
     )
 
 
-def _jobs(events: list[Event], names: NameBook) -> list[JobItem]:
-    """The newest bulk actions and imports, each once: its latest state, who started it."""
+def _narrowed(filters: EventFilters | None) -> bool:
+    """Whether the filters may leave out some of a job's events (a user, a lead, a changed field…)."""
+    if filters is None:
+        return False
+    narrowing = [getattr(filters, name) for name in catalog.FILTER_NAMES if name != "object_type"]
+    return any(value is not None for value in narrowing) or bool(filters.changed_field)
+
+
+def _jobs(events: list[Event], names: NameBook, *, filtered: bool = False) -> list[JobItem]:
+    """The newest bulk actions and imports, each once: its latest state, who started it. ``filtered``:
+    the filters may hide its later events, so no progress is given (it may be stale)."""
     jobs: dict[str, JobItem] = {}
     for event in events:  # newest first
         job_id = event.object_id or event.id
@@ -518,12 +567,15 @@ def _jobs(events: list[Event], names: NameBook) -> list[JobItem]:
         if known is None:
             if len(jobs) == JOBS_SHOWN:
                 continue
-            summary = gist(event.object_type, event.payload, action=event.action) or None
+            summary = (
+                None if filtered else gist(event.object_type, event.payload, action=event.action) or None
+            )
             jobs[job_id] = JobItem(
                 object_type=event.object_type,
                 job_id=job_id,
                 state=event.action,
                 summary=summary,
+                filtered=filtered or None,
                 user_id=event.user_id,
                 user_name=names.user(event.user_id),
                 at=format_timestamp(event.date_updated),
@@ -575,6 +627,84 @@ def _worth_opening(tally: Tally, names: NameBook) -> list[EventPointer]:
 
 # --- the text ------------------------------------------------------------------------------------
 
+TEXT_BUDGET: Final = 2_000
+"""Most tokens the text may take, by ``estimate_tokens`` (which counts high): fewer entries are shown,
+and names cut shorter, until it fits."""
+
+_PIECE = re.compile(r"[A-Za-z]+|[0-9]+|[^\x00-\x7f]|\s+|.", re.DOTALL)
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+")
+
+
+def estimate_tokens(text: str) -> int:
+    """An estimate of the text's cl100k tokens that errs high, whatever the alphabet: a character
+    outside ASCII counts one per UTF-8 byte (no token is shorter than a byte), a word one per five
+    letters, a run of mixed letters (an ID, a random name) three per four, digits one per three,
+    anything else one each."""
+    total = 0
+    for match in _PIECE.finditer(text):
+        piece = match.group()
+        first = piece[0]
+        if not first.isascii():
+            total += len(piece.encode())
+        elif first.isalpha():
+            size = len(piece)
+            wordy = size <= 12 and _WORD.fullmatch(piece)
+            total += 1 + (size - 1) // 5 if wordy else -(-size * 3 // 4)
+        elif first.isdigit():
+            total += -(-len(piece) // 3)
+        elif first.isspace():
+            total += piece != " "
+        else:
+            total += 1
+    return total
+
+
+def fitted(value: str, chars: int, tokens: int) -> str:
+    """User text quoted, cut to ``chars`` characters and, shorter still, to about ``tokens`` tokens."""
+    text = quote(value, chars)
+    while chars > 1 and estimate_tokens(text) > tokens + 2:  # the quotes
+        chars = max(1, min(chars - 1, chars * tokens // max(estimate_tokens(text), 1)))
+        text = quote(value, chars)
+    return text
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How much of the digest the text shows: names' length and how many entries each list shows."""
+
+    name_tokens: int = 12
+    leads: int = TOP_LEADS
+    outcomes: int = OUTCOMES_SHOWN
+    deleted: int = DELETED_LEADS_SHOWN
+    groups: int = DELETION_GROUPS_SHOWN
+    actors: int = TOP_ACTORS
+    types: int = TOP_TYPES
+    transitions: int = TOP_TRANSITIONS
+    fields: int = TOP_FIELDS
+    jobs: int = JOBS_SHOWN
+    worth: int = WORTH_OPENING
+
+    def name(self, value: str) -> str:
+        return fitted(value, NAME_CHARS, self.name_tokens)
+
+    def status(self, value: str) -> str:
+        """A status: as it is when it is one word, else quoted (it is user text)."""
+        if _TOKEN.fullmatch(value) and estimate_tokens(value) <= self.name_tokens:
+            return value
+        return fitted(value, 20, self.name_tokens)
+
+
+SHAPES: Final = (
+    Shape(),
+    Shape(name_tokens=8, leads=3, outcomes=3, deleted=3, groups=4, actors=4, transitions=2, fields=3),
+    Shape(6, 2, 2, 2, 3, 3, 3, 2, 2, 1, 1),
+    Shape(3, 0, 1, 1, 2, 2, 2, 1, 1, 1, 0),
+    Shape(1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0),
+)
+"""Tried in turn until the text fits ``TEXT_BUDGET``."""
+
+_TOKEN = re.compile(r"[A-Za-z0-9_.+-]{1,20}")
+
 
 def _plural(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
@@ -592,78 +722,94 @@ def _type_text(kind: str, actions: Mapping[str, int]) -> str:
         for action, count in listed[:TOP_ACTIONS]
     ]
     if rest := listed[TOP_ACTIONS:]:
-        parts.append(f"+{len(rest)} more ({sum(n for _, n in rest)})")
+        parts.append(f"+{_plural(len(rest), 'more action')} ({_plural(sum(n for _, n in rest), 'event')})")
     return f"{key_text(kind)} {sum(actions.values())} ({', '.join(parts)})"
 
 
-def _more(left_out: LeftOut | None, noun: str, unit: str = "event") -> str:
-    if left_out is None or not left_out.items:
+def _more(left_out: LeftOut | None, noun: str, unit: str = "event", extra: tuple[int, int] = (0, 0)) -> str:
+    items = (left_out.items if left_out else 0) + extra[0]
+    events = (left_out.events if left_out else 0) + extra[1]
+    if not items:
         return ""
-    more = _plural(left_out.items, "more " + noun)
-    return f" (+{more}, {_plural(left_out.events, unit)})"
+    return f" (+{_plural(items, 'more ' + noun)}, {_plural(events, unit)})"
 
 
-def _value_text(value: str) -> str:
-    return quote(value, 24)
+def _value_text(value: str, shape: Shape) -> str:
+    return fitted(value, 24, shape.name_tokens)
 
 
-def _lead_text(lead_id: str | None, name: str | None) -> str:
+def _lead_text(lead_id: str | None, name: str | None, shape: Shape) -> str:
     if not lead_id:
         return "no lead"
-    return (f"{quote(name, NAME_CHARS)} " if name else "") + id_text(lead_id)
+    return (f"{shape.name(name)} " if name else "") + id_text(lead_id)
 
 
-def _lead_name(lead_id: str | None, name: str | None) -> str:
+def _lead_name(lead_id: str | None, name: str | None, shape: Shape) -> str:
     """A lead by its name alone when it has one (its ID is a get_event away)."""
-    return quote(name, NAME_CHARS) if name else _lead_text(lead_id, None)
+    return shape.name(name) if name else _lead_text(lead_id, None, shape)
 
 
-def _who(user_name: str | None, user_id: str | None) -> str:
+def _who(user_name: str | None, user_id: str | None, shape: Shape) -> str:
     if user_name:
-        return f" by {name_text(user_name, NAME_CHARS)}"
+        return f" by {shape.name(user_name)}"
     return f" by {id_text(user_id)}" if user_id else ""
 
 
-def _outcome_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[str]:
+def _outcome_lines(digest: EventDigest, groups: Mapping[str, NotableGroup], shape: Shape) -> list[str]:
     group = groups.get(OUTCOMES)
-    if group is None:
-        return []
-    shown = len(digest.outcomes)
-    lines = [f"Opportunities: {digest.opportunities_won} won, {digest.opportunities_lost} lost:"]
-    for item in digest.outcomes:
-        value = f" {_value_text(item.value)}" if item.value else ""
+    lines = []
+    if group is not None:
+        outcomes = digest.outcomes[: shape.outcomes]
         lines.append(
-            f"  {item.outcome}{value} on {_lead_name(item.lead_id, item.lead_name)}"
-            f"{_who(item.user_name, item.user_id)} {item.at[:10]} · {id_text(item.event_id)}"
+            f"Opportunities: {digest.opportunities_won} won, {digest.opportunities_lost} lost"
+            + (":" if outcomes else "")
         )
-    if group.count > shown:
-        lines.append(f"  +{group.count - shown} more: {group.follow_up}")
+        for item in outcomes:
+            value = f" {_value_text(item.value, shape)}" if item.value else ""
+            lines.append(
+                f"  {item.outcome}{value} on {_lead_name(item.lead_id, item.lead_name, shape)}"
+                f"{_who(item.user_name, item.user_id, shape)} {item.at[:10]} · {id_text(item.event_id)}"
+            )
+        if group.count > len(outcomes):
+            among = ""
+            if group.listed:
+                by_type = "changed_field=status_type" in (group.follow_up or "")
+                change = "status-type change" if by_type else "status change"
+                among = f", among {_plural(group.listed, change)} this call lists"
+            lines.append(f"  +{group.count - len(outcomes)} more{among}: {group.follow_up}")
+    if digest.withheld_outcomes:
+        lead = "  " if group is not None else ""
+        lines.append(
+            f"{lead}{'Opportunities: ' if group is None else ''}"
+            f"{_plural(digest.withheld_outcomes, 'status-type change')} with values withheld "
+            "(won, lost or reopened: not counted)"
+        )
     return lines
 
 
-def _transition_lines(digest: EventDigest) -> list[str]:
+def _transition_lines(digest: EventDigest, shape: Shape) -> list[str]:
     lines = []
     for kind, label in (("lead", "Lead status"), ("opportunity", "Opportunity status")):
         moves = [t for t in digest.transitions if t.object_type == kind]
-        if not moves:
+        withheld = digest.withheld_status.get(kind, 0)
+        if not moves and not withheld:
             continue
-        parts = [f"{_status_text(t.before)} → {_status_text(t.after)} ×{t.count}" for t in moves]
-        more = digest.transitions_left_out.get(kind)
-        lines.append(f"{label}: " + " · ".join(parts) + _more(more, "transition"))
+        shown, hidden = moves[: shape.transitions], moves[shape.transitions :]
+        parts = [f"{shape.status(t.before)} → {shape.status(t.after)} ×{t.count}" for t in shown]
+        more = _more(
+            digest.transitions_left_out.get(kind),
+            "transition",
+            extra=(len(hidden), sum(t.count for t in hidden)),
+        )
+        if withheld:
+            parts.append(f"{_plural(withheld, 'change')} with values withheld")
+        lines.append(f"{label}: " + " · ".join(parts) + more)
     if other := digest.transitions_left_out.get("other"):
         lines.append(f"Other status changes (too many distinct statuses): {_plural(other.events, 'event')}")
     return lines
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9_.+-]{1,20}")
-
-
-def _status_text(value: str) -> str:
-    """A status as the text shows it: as it is when it is one word, else quoted (it is user text)."""
-    return value if _TOKEN.fullmatch(value) else quote(value, 20)
-
-
-def _deletion_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[str]:
+def _deletion_lines(digest: EventDigest, groups: Mapping[str, NotableGroup], shape: Shape) -> list[str]:
     leads = groups.get(LEADS_DELETED)
     others = groups.get(OTHERS_DELETED)
     if leads is None and others is None:
@@ -677,31 +823,46 @@ def _deletion_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> 
         more = f", +{len(kinds) - 3} more types" if len(kinds) > 3 else ""
         parts.append(f"{_plural(others.count, 'other record')} ({listed}{more})")
     lines = [f"Deleted: {' and '.join(parts)}:"]
-    shown_groups = digest.deletions[:DELETION_GROUPS_SHOWN]
+    shown_groups = digest.deletions[: shape.groups]
     for how in HOWS:
-        parts = [_deletion_text(g) for g in shown_groups if g.how == how]
+        parts = [_deletion_text(g, shape) for g in shown_groups if g.how == how]
         if parts:
             lines.append(f"  {how}: " + " · ".join(parts))
-    rest = digest.deletions[DELETION_GROUPS_SHOWN:]
+    rest = digest.deletions[shape.groups :]
     hidden, count = len(rest), sum(g.leads + g.others for g in rest)
     if digest.deletions_left_out:
         hidden, count = hidden + digest.deletions_left_out.items, count + digest.deletions_left_out.events
     if hidden:
         lines.append(f"  +{_plural(hidden, 'more group')} ({_plural(count, 'deletion')})")
     if leads:
-        shown = len(digest.deleted_leads)
-        if shown < leads.count:
-            lines.append(f"  Leads deleted, newest {shown} of {leads.count} (all: {leads.follow_up}):")
+        deleted = digest.deleted_leads[: shape.deleted]
+        if len(deleted) < leads.count:
+            lines.append(
+                f"  Leads deleted, newest {len(deleted)} of {leads.count} (all: {leads.follow_up})"
+                + (":" if deleted else "")
+            )
         else:
             lines.append("  Leads deleted:")
-        lines.append("    " + " · ".join(_lead_text(d.lead_id, d.name) for d in digest.deleted_leads))
+        if deleted:
+            lines.append("    " + " · ".join(_lead_text(d.lead_id, d.name, shape) for d in deleted))
     return lines
 
 
 _VIA_NOUN = {"by bulk action": "bulk actions", "by import revert": "imports"}
 
 
-def _deletion_text(group: DeletionGroup) -> str:
+def actor_text(actor: ActorCount | DeletionGroup, shape: Shape = SHAPES[0]) -> str:
+    """Who, as the text shows it: a name quoted; else the user or API key ID, marked when it is not one."""
+    if actor.name:
+        return shape.name(actor.name)
+    if actor.actor in (NO_USER, OTHER_ACTORS):
+        return actor.actor
+    if actor.actor.startswith(_API_KEY):
+        return _API_KEY + id_text(actor.actor.removeprefix(_API_KEY))
+    return id_text(actor.actor)
+
+
+def _deletion_text(group: DeletionGroup, shape: Shape) -> str:
     counts = [_plural(group.leads, "lead")] if group.leads else []
     counts += [_plural(group.others, "other record")] if group.others else []
     via = ""
@@ -709,25 +870,25 @@ def _deletion_text(group: DeletionGroup) -> str:
         via = f" ({id_text(group.via[0])})"
     elif group.via and group.how in _VIA_NOUN:
         via = f" ({len(group.via)}{'+' if len(group.via) >= 3 else ''} {_VIA_NOUN[group.how]})"
-    return f"{actor_text(group)} {' and '.join(counts)}{via}"
+    return f"{actor_text(group, shape)} {' and '.join(counts)}{via}"
 
 
-def _merge_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[str]:
+def _merge_lines(digest: EventDigest, groups: Mapping[str, NotableGroup], shape: Shape) -> list[str]:
     group = groups.get(MERGES)
     if group is None:
         return []
-    lines = [
-        f"Merges: {group.count}" + (f" (all: {group.follow_up})" if group.count > len(digest.merges) else "")
-    ]
+    merges = digest.merges[: max(shape.outcomes, 1) if shape.name_tokens > 1 else 0]
+    lines = [f"Merges: {group.count}" + (f" (all: {group.follow_up})" if group.count > len(merges) else "")]
     lines += [
-        f"  {_lead_text(m.source, m.source_name)} into {_lead_text(m.destination, m.destination_name)}"
-        f"{_who(m.user_name, m.user_id)} {m.at[:10]} · {id_text(m.event_id)}"
-        for m in digest.merges
+        f"  {_lead_text(m.source, m.source_name, shape)} into "
+        f"{_lead_text(m.destination, m.destination_name, shape)}"
+        f"{_who(m.user_name, m.user_id, shape)} {m.at[:10]} · {id_text(m.event_id)}"
+        for m in merges
     ]
     return lines
 
 
-def _job_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[str]:
+def _job_lines(digest: EventDigest, groups: Mapping[str, NotableGroup], shape: Shape) -> list[str]:
     if JOBS not in groups:
         return []
     started = Counter[str]()
@@ -737,17 +898,41 @@ def _job_lines(digest: EventDigest, groups: Mapping[str, NotableGroup]) -> list[
                 if actions.get(action):
                     started[action] += actions[action]
     counts = ", ".join(f"{n} {a}" for a, n in started.items()) or "none started"
-    lines = [f"Bulk actions and imports: {counts}; newest {_plural(len(digest.jobs), 'job')}:"]
-    for job in digest.jobs:
+    jobs = digest.jobs[: shape.jobs]
+    lines = [
+        f"Bulk actions and imports: {counts}" + (f"; newest {_plural(len(jobs), 'job')}:" if jobs else "")
+    ]
+    for job in jobs:
         summary = f": {job.summary}" if job.summary else ""
+        state = f"last seen with these filters: {job.state}" if job.filtered else job.state
         lines.append(
-            f"  {key_text(job.object_type)} {id_text(job.job_id)}{_who(job.user_name, job.user_id)} "
-            f"{job.state}{summary}"
+            f"  {key_text(job.object_type)} {id_text(job.job_id)}{_who(job.user_name, job.user_id, shape)} "
+            f"{state}{summary}"
         )
     return lines
 
 
+def _withheld_note(digest: EventDigest) -> str | None:
+    if not digest.withheld:
+        return None
+    return (
+        f"For this key Close withholds the values of events older than {catalog.DATA_VISIBILITY_HOURS} hour "
+        f"(it is not an admin's): {_plural(digest.withheld, 'event')} here came without them, so won/lost, "
+        "status transitions and custom-field values could not be counted for them (their numbers by type, "
+        "person and lead are counted). An admin's key sees everything."
+    )
+
+
 def digest_text(digest: EventDigest) -> str:
+    """The digest as the model reads it: in the first shape whose text fits ``TEXT_BUDGET``."""
+    for shape in SHAPES:
+        text = render_digest(digest, shape)
+        if estimate_tokens(text) <= TEXT_BUDGET:
+            break
+    return text
+
+
+def render_digest(digest: EventDigest, shape: Shape) -> str:
     leads = f" on {_plural(digest.lead_count, 'lead')}" if digest.lead_count else ""
     lines = [
         f"Digest {digest.since} → {digest.until}, times UTC: {_plural(digest.total, 'event')} by "
@@ -755,55 +940,63 @@ def digest_text(digest: EventDigest) -> str:
     ]
     groups = {group.kind: group for group in digest.notable}
     highlights = [
-        *_outcome_lines(digest, groups),
-        *_transition_lines(digest),
-        *_deletion_lines(digest, groups),
-        *_merge_lines(digest, groups),
-        *_job_lines(digest, groups),
+        *_outcome_lines(digest, groups, shape),
+        *_transition_lines(digest, shape),
+        *_deletion_lines(digest, groups, shape),
+        *_merge_lines(digest, groups, shape),
+        *_job_lines(digest, groups, shape),
     ]
     if digest.custom_fields:
-        fields = " · ".join(f"{_field_text(f)} {f.count}" for f in digest.custom_fields)
-        highlights.append(
-            f"Custom fields changed: {fields}{_more(digest.custom_fields_left_out, 'field', 'change')}"
+        shown, hidden = digest.custom_fields[: shape.fields], digest.custom_fields[shape.fields :]
+        fields = " · ".join(f"{_field_text(f, shape)} {f.count}" for f in shown)
+        more = _more(
+            digest.custom_fields_left_out, "field", "change", (len(hidden), sum(f.count for f in hidden))
         )
+        highlights.append(f"Custom fields changed: {fields or 'changes'}{more}")
     if highlights:
         lines.append("Highlights:")
         lines += [f"  {line}" for line in highlights]
     if digest.total:
         types = list(digest.by_type.items())
-        shown = " · ".join(_type_text(k, v) for k, v in types[:TOP_TYPES])
-        rest = [sum(v.values()) for _, v in types[TOP_TYPES:]]
+        shown_types = " · ".join(_type_text(k, v) for k, v in types[: shape.types])
+        rest = [sum(v.values()) for _, v in types[shape.types :]]
         more = f" · +{_plural(len(rest), 'more type')} ({_plural(sum(rest), 'event')})" if rest else ""
-        lines.append(f"What: {shown}{more}")
-        actors = digest.by_actor[:TOP_ACTORS]
-        left = digest.by_actor[TOP_ACTORS:]
+        lines.append(f"What: {shown_types}{more}")
+        actors = digest.by_actor[: shape.actors]
+        left = digest.by_actor[shape.actors :]
         extra_items = len(left) + (digest.actors_left_out.items if digest.actors_left_out else 0)
         extra_events = sum(a.count for a in left) + (
             digest.actors_left_out.events if digest.actors_left_out else 0
         )
-        who = " · ".join(f"{actor_text(a)} {a.count}" for a in actors)
+        who = " · ".join(f"{actor_text(a, shape)} {a.count}" for a in actors)
         if extra_items:
             who += f" · +{_plural(extra_items, 'more actor')} ({_plural(extra_events, 'event')})"
         lines.append(f"Who: {who}")
-        lines.append(
-            "Busiest leads: "
-            + " · ".join(f"{_lead_text(lead.lead_id, lead.name)} {lead.count}" for lead in digest.top_leads)
-        )
-    if digest.worth_opening:
+        top_leads = digest.top_leads[: shape.leads]
+        if top_leads:
+            lines.append(
+                "Busiest leads: "
+                + " · ".join(
+                    f"{_lead_text(lead.lead_id, lead.name, shape)} {lead.count}" for lead in top_leads
+                )
+            )
+    worth = digest.worth_opening[: shape.worth]
+    if worth:
         lines.append("Worth opening (get_event):")
-        lines += [f"  {_pointer_text(p)}" for p in digest.worth_opening]
-    lines += [f"Note: {note}" for note in digest.notes]
+        lines += [f"  {_pointer_text(p, shape)}" for p in worth]
+    notes = [note for note in (_withheld_note(digest),) if note]
+    lines += [f"Note: {note}" for note in [*notes, *digest.notes]]
     return "\n".join(lines)
 
 
-def _pointer_text(pointer: EventPointer) -> str:
+def _pointer_text(pointer: EventPointer, shape: Shape) -> str:
     target = f" {id_text(pointer.object_id)}" if pointer.object_id and not pointer.lead_id else ""
-    lead = f" {_lead_name(pointer.lead_id, pointer.lead_name)}" if pointer.lead_id else ""
-    who = _who(pointer.user_name, pointer.user_id)
+    lead = f" {_lead_name(pointer.lead_id, pointer.lead_name, shape)}" if pointer.lead_id else ""
+    who = _who(pointer.user_name, pointer.user_id, shape)
     return f"{id_text(pointer.event_id)} {pointer.at[:10]} {pointer.why}{target}{lead}{who}"
 
 
-def _field_text(field_count: FieldCount) -> str:
+def _field_text(field_count: FieldCount, shape: Shape) -> str:
     if field_count.field != field_count.key:
-        return name_text(field_count.field, NAME_CHARS)
+        return shape.name(field_count.field)
     return key_text(field_count.key)

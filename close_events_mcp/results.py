@@ -148,6 +148,11 @@ class NotableGroup(BaseModel):
     follow_up: str | None = Field(
         default=None, description="The call that lists every one of them (this digest's window and filters)."
     )
+    listed: int | None = Field(
+        default=None,
+        description="How many events follow_up lists, when more than count: Close cannot filter on won or "
+        "lost, so that call lists every status-type (or status) change of an opportunity.",
+    )
 
 
 class StatusTransition(BaseModel):
@@ -206,6 +211,11 @@ class JobItem(BaseModel):
     job_id: str
     state: str = Field(description="The latest action seen: created, paused, completed, reverted…")
     summary: str | None = Field(default=None, description="Records and progress, as the text shows them.")
+    filtered: bool | None = Field(
+        default=None,
+        description="True when the digest's filters may hide the job's later events: state is the latest "
+        "seen with them, and no progress is given.",
+    )
     user_id: str | None = None
     user_name: str | None = None
     at: str
@@ -263,6 +273,20 @@ class EventDigest(Answer):
         default_factory=list, description="Custom fields changed, by name, most changed first."
     )
     custom_fields_left_out: LeftOut | None = None
+    withheld: int = Field(
+        default=0,
+        description="Events whose values Close withheld (a non-admin key sees values only for an hour): "
+        "won/lost, status transitions and custom-field values are not counted for them.",
+    )
+    withheld_status: dict[str, int] = Field(
+        default_factory=dict,
+        description="lead or opportunity → status changes whose values were withheld (not in transitions).",
+    )
+    withheld_outcomes: int = Field(
+        default=0,
+        description="Opportunity status-type changes whose values were withheld: won, lost or reopened, "
+        "not counted in opportunities_won or opportunities_lost.",
+    )
     worth_opening: list[EventPointer] = Field(
         default_factory=list, description="A few events worth reading in full (get_event)."
     )

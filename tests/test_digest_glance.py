@@ -144,7 +144,8 @@ async def test_won_and_lost_opportunities_with_value_and_lead(sandbox, demo_org)
     newest = sorted(won, key=lambda e: e["date_updated"], reverse=True)
     assert [o["event_id"] for o in digest["outcomes"]] == [e["id"] for e in newest[: len(digest["outcomes"])]]
     group = next(g for g in digest["notable"] if g["kind"] == "Opportunities won or lost")
-    assert f"+{len(won) - len(digest['outcomes'])} more: {group['follow_up']}" in text
+    among = f"among {group['listed']} status-type changes this call lists"
+    assert f"+{len(won) - len(digest['outcomes'])} more, {among}: {group['follow_up']}" in text
     sitwell = next(o for o in digest["outcomes"] if o["lead_name"] == "Sitwell Enterprises")
     assert sitwell["outcome"] == "won" and sitwell["value"]
     line = next(line for line in text.splitlines() if sitwell["event_id"] in line)
