@@ -306,6 +306,8 @@ def argument_problems(tool: str, error: ValidationError, parameters: Mapping[str
                 else (f"at least {low}" if low is not None else f"at most {high}")
             )
             problems.append(f"{where} must be {allowed} (got {item['input']!r:.40})")
+        elif item["type"] == "value_error":  # our own validators' words, without pydantic's prefix
+            problems.append(f"{where} {item['ctx']['error']}")
         else:
             problems.append(f"{where}: {item['msg']}")
     return f"Invalid arguments for {tool}: {'; '.join(problems)}."

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from close_events_mcp.capping import Draft
 from close_events_mcp.query import MAX_PAGE
@@ -64,7 +64,20 @@ ExcludeNoisyArg = Annotated[
         "actions, imports, exports)."
     ),
 ]
-LimitArg = Annotated[int | None, Field(description="Events per page (default 50).", ge=1, le=MAX_PAGE)]
+
+
+def _not_a_flag(value: object) -> object:
+    """JSON's true and false would pass as 1 and 0; a count must be a number."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true or false")
+    return value
+
+
+# Whole numbers within their bounds: 5, 5.0 and "5" are 5 (clients send all three), true is refused.
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE), BeforeValidator(_not_a_flag)]
+PollSize = Annotated[int, Field(ge=1, le=MAX_POLL), BeforeValidator(_not_a_flag)]
+ScanSize = Annotated[int, Field(ge=50, le=MAX_SCAN), BeforeValidator(_not_a_flag)]
+LimitArg = Annotated[PageSize | None, Field(description="Events per page (default 50).")]
 CursorArg = Annotated[
     str | None, Field(description="next_cursor of a previous answer; alone it continues that query.")
 ]
@@ -170,12 +183,8 @@ def register(server: MCPServer[AppState]) -> None:
         changed_field: SharedText = None,
         exclude_noisy: SharedFlag = False,
         max_events: Annotated[
-            int | None,
-            Field(
-                description="Read at most this many events (default: the server's budget).",
-                ge=50,
-                le=MAX_SCAN,
-            ),
+            ScanSize | None,
+            Field(description="Read at most this many events (default: the server's budget)."),
         ] = None,
     ) -> Annotated[CallToolResult, EventDigest]:
         """A one-page digest of a time window of any size: won/lost opportunities with value, status
@@ -206,9 +215,7 @@ def register(server: MCPServer[AppState]) -> None:
         request_id: SharedText = None,
         changed_field: SharedText = None,
         exclude_noisy: SharedFlag = False,
-        limit: Annotated[
-            int | None, Field(description="Most events per call (default 100).", ge=1, le=MAX_POLL)
-        ] = None,
+        limit: Annotated[PollSize | None, Field(description="Most events per call (default 100).")] = None,
     ) -> Annotated[CallToolResult, PollEvents]:
         """The events new since the last call, oldest first, and a checkpoint to pass next time. Use it in
         unattended workflows ("what is new since my last run?"). Nothing is missed or repeated: the latest

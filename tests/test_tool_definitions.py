@@ -230,3 +230,17 @@ async def test_the_largest_limits_are_served(client):
     assert not listed.is_error and listed.structured_content["count"] == 50
     polled = await client.call_tool("poll_events", {"limit": 500, "since": "30d"})
     assert not polled.is_error and polled.structured_content["count"] > 100  # the default is 100
+
+
+@pytest.mark.parametrize(
+    ("tool", "name"), [("list_events", "limit"), ("poll_events", "limit"), ("summarize_events", "max_events")]
+)
+async def test_a_count_given_as_true_is_refused_and_a_whole_float_is_taken(client, tool, name):
+    refused = await client.call_tool(tool, {name: True})
+    assert (
+        refused.is_error
+        and text_of(refused)
+        == f"Invalid arguments for {tool}: {name} must be a whole number, not true or false."
+    )
+    taken = await client.call_tool(tool, {name: 50.0})
+    assert not taken.is_error, text_of(taken)
