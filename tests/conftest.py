@@ -278,7 +278,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if reason:
             item.add_marker(pytest.mark.slow(reason=reason))
         names |= {function, case}
-    if not any("::" in arg for arg in config.args):  # whole modules collected: every name is there
+    # Every name in a module is there to check, unless tests were named or --lf kept only the failed.
+    if not config.getoption("lf", False) and not any("::" in arg for arg in config.args):
         problems += [
             f"{module}::{name} in tests/conftest.py names no test"
             for table in (KIND_OF_TEST, SLOW, SLOW_AFTER_THE_FIRST_CASE)
