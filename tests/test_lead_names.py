@@ -3,7 +3,6 @@ every name the events of a scan carry serving the whole answer."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -19,6 +18,7 @@ from close_events_mcp.server import NAME_LOOKUP_SHARE, AppState, EventLogServer,
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from tests.conftest import clock, make_settings, text_of
+from tests.orgs import without_payload_keys
 from tests.test_names import ASGI
 from tests.virtual_time import VIRTUAL_TIME
 
@@ -38,17 +38,7 @@ def lead_lookups(app: SandboxApp) -> list[tuple[str, dict[str, str]]]:
 
 def without_lead_names(org: DemoOrg) -> DemoOrg:
     """The org with no lead's name in any event payload: only Close's lead records know them."""
-
-    def strip(payload: Any) -> Any:
-        if not isinstance(payload, dict):
-            return payload
-        return {key: value for key, value in payload.items() if key not in LEAD_NAME_KEYS}
-
-    events = [
-        {**event, "data": strip(event.get("data")), "previous_data": strip(event.get("previous_data"))}
-        for event in org.events
-    ]
-    return dataclasses.replace(org, events=events)
+    return without_payload_keys(org, LEAD_NAME_KEYS)
 
 
 def forbidding_leads(app: SandboxApp, refused: list[str]) -> ASGI:

@@ -17,6 +17,7 @@ from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import DEMO_MEMBER_API_KEY
 from tests.conftest import clock, make_settings, text_of
+from tests.orgs import without_payload_keys
 
 pytestmark = pytest.mark.anyio
 
@@ -28,17 +29,7 @@ NAME_KEYS = ("user_name", "user_full_name", "created_by_name", "updated_by_name"
 
 def nameless(org: DemoOrg) -> DemoOrg:
     """The org with every user name taken out of the event payloads: only Close's directory knows them."""
-
-    def strip(payload: Any) -> Any:
-        if not isinstance(payload, dict):
-            return payload
-        return {key: value for key, value in payload.items() if key not in NAME_KEYS}
-
-    events = [
-        {**event, "data": strip(event.get("data")), "previous_data": strip(event.get("previous_data"))}
-        for event in org.events
-    ]
-    return dataclasses.replace(org, events=events)
+    return without_payload_keys(org, NAME_KEYS)
 
 
 def forbidding_users(app: SandboxApp, refused: list[str] | None = None) -> ASGI:
