@@ -60,7 +60,8 @@ def measure(root: Path, sizes: Sequence[int]) -> list[dict[str, Any]]:
     sandbox = "close_events_mcp.sandbox" if older else "close_events_sandbox"
     SandboxApp = importlib.import_module(f"{sandbox}.app").SandboxApp  # noqa: N806
     build_demo_org = importlib.import_module(f"{sandbox}.seed").build_demo_org
-    build_server = importlib.import_module("close_events_mcp.server").build_server
+    flat = not (root / "close_events_mcp" / "engine").is_dir()  # before the package layout (issue 14)
+    build_server = importlib.import_module("close_events_mcp.server" + ("" if flat else ".app")).build_server
     conftest = importlib.import_module("tests.conftest")
     NOW, clock, make_settings = conftest.NOW, conftest.clock, conftest.make_settings  # noqa: N806
     tokens = importlib.import_module("tests.token_count").tokens

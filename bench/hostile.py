@@ -51,7 +51,13 @@ def load(root: str | None) -> dict[str, Any]:
     older = root is not None and not (Path(root) / "close_events_sandbox").is_dir()
     sandbox = "close_events_mcp.sandbox" if older else "close_events_sandbox"
     mods = {f"sandbox.{name}": importlib.import_module(f"{sandbox}.{name}") for name in ("app", "seed")}
-    mods |= {name: importlib.import_module(f"close_events_mcp.{name}") for name in ("server", "config")}
+    flat = root is not None and not (Path(root) / "close_events_mcp" / "engine").is_dir()  # before issue 14
+    mods |= {
+        "server": importlib.import_module(
+            "close_events_mcp.server" if flat else "close_events_mcp.server.app"
+        )
+    }
+    mods |= {"config": importlib.import_module("close_events_mcp.config")}
     if root:
         sys.path.remove(root)
     return mods

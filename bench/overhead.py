@@ -39,7 +39,7 @@ from mcp_types import CallToolResult
 
 from close_events_mcp.config import Credential, Secret, Settings
 from close_events_mcp.results import EventList
-from close_events_mcp.server import EventLogServer, build_server
+from close_events_mcp.server.app import EventLogServer, build_server
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
 

@@ -54,8 +54,19 @@ class Run:
 def package(root: str | None) -> dict[str, Any]:
     if root:
         sys.path.insert(0, root)
+    # Since the package layout (issue 14) the modules live in subpackages; a baseline has them flat.
+    moved = {
+        "close_api": "close.client",
+        "poll": "engine.poll",
+        "query": "query.filters",
+        "scan": "engine.scan",
+    }
+    flat = root is not None and not (Path(root) / "close_events_mcp" / "engine").is_dir()
     names = ("close_api", "config", "poll", "query", "scan")
-    return {name: importlib.import_module(f"close_events_mcp.{name}") for name in names}
+    return {
+        name: importlib.import_module(f"close_events_mcp.{name if flat else moved.get(name, name)}")
+        for name in names
+    }
 
 
 async def walk_window(mods: dict[str, Any], base_url: str) -> Counter[str]:

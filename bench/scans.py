@@ -43,9 +43,9 @@ from typing import Any
 
 import anyio
 
-from close_events_mcp.close_api import CloseClient
+from close_events_mcp.close.client import CloseClient
 from close_events_mcp.config import Credential, Secret, settings_from_env
-from close_events_mcp.digest import Tally
+from close_events_mcp.engine.digest import Tally
 from close_events_mcp.event import Event
 from close_events_sandbox.seed import DEMO_API_KEY
 

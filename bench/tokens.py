@@ -49,7 +49,7 @@ from mcp import Client  # noqa: E402
 
 from bench.pipeline_corpus import PipelineOrg  # noqa: E402
 from bench.report import machine, median, write_section  # noqa: E402
-from close_events_mcp.server import build_server  # noqa: E402
+from close_events_mcp.server.app import build_server  # noqa: E402
 from close_events_sandbox.app import SandboxApp  # noqa: E402
 from close_events_sandbox.seed import build_demo_org  # noqa: E402
 from close_events_sandbox.store import EventStore  # noqa: E402
@@ -342,9 +342,9 @@ def markdown(
         "events, the IDs of merges, bulk actions and imports, and the user IDs in each page's `Users:` "
         "line. Grouping is what takes the text from the per-event ID cost towards the floor.",
         "",
-        "The text's layout (close_events_mcp/render.py): a header per UTC day; under it a header per lead "
-        "with all of that day's events on it (its full ID and name, once; leads in the order of their "
-        "newest event); under that, a header per object with two or more events (its type, full ID and "
+        "The text's layout (close_events_mcp/render/events.py): a header per UTC day; under it a header "
+        "per lead with all of that day's events on it (its full ID and name, once; leads in the order of "
+        "their newest event); under that, a header per object with two or more events (its type, full ID and "
         "title, once), with the gist, the actor and the how (bulk action, merge, import revert) said in "
         "the header when every event under it shares them (the parts of one merge share it). Structured "
         "content keeps Close's order. Each line starts with its time (`HH:MM` UTC) and event ID, then "

@@ -82,7 +82,7 @@ async def probe() -> dict[str, Any]:
     from mcp import Client  # noqa: PLC0415
     from mcp.server.mcpserver import MCPServer  # noqa: PLC0415
 
-    from close_events_mcp.server import build_server  # noqa: PLC0415
+    from close_events_mcp.server.app import build_server  # noqa: PLC0415
     from close_events_sandbox.app import SandboxApp  # noqa: PLC0415
     from close_events_sandbox.seed import build_demo_org  # noqa: PLC0415
     from tests.conftest import NOW, clock, make_settings  # noqa: PLC0415

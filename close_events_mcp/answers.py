@@ -12,19 +12,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from close_events_mcp import catalog
-from close_events_mcp.capping import Draft
-from close_events_mcp.describe import describe_catalog
-from close_events_mcp.digest import TOP_LEADS, Tally, build_digest, combine, digest_text
+from close_events_mcp.engine.digest import TOP_LEADS, Tally, build_digest, combine, digest_text
+from close_events_mcp.engine.page import CUT_WORDS, list_page
+from close_events_mcp.engine.poll import poll
+from close_events_mcp.engine.scan import OnPage, Scanner, from_micros
 from close_events_mcp.errors import ArgumentError, NotFound
 from close_events_mcp.event import Event, format_timestamp
-from close_events_mcp.filtering import plan_filters
-from close_events_mcp.listing import CUT_WORDS, list_page
-from close_events_mcp.poll import poll
-from close_events_mcp.query import EventFilters, parse_event_id, parse_filters, parse_object_type
-from close_events_mcp.render import event_item, event_line, render_detail, render_list
+from close_events_mcp.query.filters import EventFilters, parse_event_id, parse_filters, parse_object_type
+from close_events_mcp.query.plan import plan_filters
+from close_events_mcp.render.capping import Draft
+from close_events_mcp.render.describe import describe_catalog
+from close_events_mcp.render.events import event_item, event_line, render_detail, render_list
 from close_events_mcp.results import EventList, PollEvents
-from close_events_mcp.scan import OnPage, Scanner, from_micros
-from close_events_mcp.server import AppState
+from close_events_mcp.state import AppState
 
 
 async def filters_for(state: AppState, now: datetime, **arguments: Any) -> EventFilters:

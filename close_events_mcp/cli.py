@@ -185,7 +185,7 @@ async def served_tools() -> dict[str, list[str]]:
     """Each tool the server offers, with its argument names, in the order it lists them."""
     from mcp import Client
 
-    from close_events_mcp.server import build_server
+    from close_events_mcp.server.app import build_server
 
     async with Client(build_server(Settings())) as client:
         listed = (await client.list_tools()).tools
@@ -203,7 +203,7 @@ def tool_lines(tools: dict[str, list[str]]) -> list[str]:
 
 
 def parse_tool_arguments(pairs: Sequence[str]) -> dict[str, str]:
-    from close_events_mcp.query import show
+    from close_events_mcp.query.filters import show
 
     arguments: dict[str, str] = {}
     for pair in pairs:
@@ -325,7 +325,7 @@ def serve(
         return serve_http(settings, transport, host, port)
     warn_without_credential(settings)
     with collector_paused():
-        from close_events_mcp.server import build_server
+        from close_events_mcp.server.app import build_server
 
         server = build_server(settings, transport=transport)
     server.run("stdio")
@@ -334,8 +334,8 @@ def serve(
 
 def serve_http(settings: Settings, transport: httpx.AsyncBaseTransport | None, host: str, port: int) -> int:
     """Serve MCP over HTTP; refuses (exit 2) a non-loopback address without CLOSE_EVENTS_HTTP_TOKEN."""
-    from close_events_mcp import http_app
-    from close_events_mcp.server import build_server
+    from close_events_mcp.server import http as http_app
+    from close_events_mcp.server.app import build_server
 
     problem = http_app.startup_problem(settings, host)
     if problem:
@@ -358,8 +358,8 @@ async def run_call(
     from mcp import Client
 
     from close_events_mcp.errors import AFTER_FIXING
-    from close_events_mcp.query import show
-    from close_events_mcp.server import build_server
+    from close_events_mcp.query.filters import show
+    from close_events_mcp.server.app import build_server
 
     AFTER_FIXING.set("run the command again")  # the server below lives as long as this command
     async with Client(build_server(settings, transport=transport)) as client:
@@ -381,7 +381,7 @@ async def run_call(
 
 
 async def run_check(settings: Settings, transport: httpx.AsyncBaseTransport | None) -> int:
-    from close_events_mcp.close_api import CloseClient
+    from close_events_mcp.close.client import CloseClient
     from close_events_mcp.errors import AFTER_FIXING, MissingCredentials, UserFacingError
 
     AFTER_FIXING.set("run close-events-mcp check again")
@@ -418,8 +418,8 @@ def describe_me(me: dict[str, Any], credential: Credential | None, settings: Set
     )
     # What Close says about the user is data: names quoted, the email and role unless one token, IDs
     # marked unless shaped like Close's, as in every answer.
+    from close_events_mcp.render.values import format_value
     from close_events_mcp.text import id_text, key_text
-    from close_events_mcp.values import format_value
 
     full = " ".join(str(me.get(k) or "") for k in ("first_name", "last_name")).strip()
     name = name_text(full) if clean(full, 80) else "(no name)"

@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.config import Credential, Secret, Settings
-from close_events_mcp.server import EventLogServer, build_server
+from close_events_mcp.server.app import EventLogServer, build_server
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
@@ -93,6 +93,7 @@ KINDS: dict[str, str] = {
     "test_faults.py": "faults",
     "test_hostile_input.py": "unit",
     "test_hostile_text.py": "unit",
+    "test_layout.py": "unit",
     "test_http_hardening.py": "e2e",
     "test_http_transport.py": "e2e",
     "test_lead_names.py": "unit",

@@ -31,7 +31,7 @@ import anyio
 import httpx
 from mcp import Client
 
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import build_demo_org

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from close_events_mcp.changes import BOOKKEEPING
+from close_events_mcp.render.changes import BOOKKEEPING
 
 _STEM_SUFFIXES = ("_id", "_label", "_name", "_formatted", "_html", "_text")
 _HUMAN_SUFFIXES = ("_label", "_name", "_formatted")

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp.capping import cap_structured, cap_text
-from close_events_mcp.server import build_server
+from close_events_mcp.render.capping import cap_structured, cap_text
+from close_events_mcp.server.app import build_server
 from tests.conftest import clock, make_settings
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,7 @@ from mcp import Client
 import close_events_sandbox.serve as serve_module
 from close_events_mcp.cli import demo_setup, main, run_call, run_check
 from close_events_mcp.config import Credential, Secret, Settings
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 
 
 @pytest.fixture(autouse=True)

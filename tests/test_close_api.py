@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from close_events_mcp import __version__
-from close_events_mcp.close_api import CloseClient
+from close_events_mcp.close.client import CloseClient
 from close_events_mcp.config import Settings
 from close_events_mcp.errors import (
     AuthenticationFailed,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from close_events_mcp import cli, http_app
+from close_events_mcp import cli
 from close_events_mcp.config import ConfigError, settings_from_env
+from close_events_mcp.server import http as http_app
 from tests.test_http_transport import run_cli
 
 BODY = "api_7Qm2xV9kLp4Rt8Zw3Yb6Nc1Hd5Fg0Js"

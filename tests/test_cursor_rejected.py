@@ -6,9 +6,9 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp.listing import start_again
-from close_events_mcp.query import MAX_PAGE, EventFilters
-from close_events_mcp.server import build_server
+from close_events_mcp.engine.page import start_again
+from close_events_mcp.query.filters import MAX_PAGE, EventFilters
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from tests.conftest import clock, make_settings, text_of

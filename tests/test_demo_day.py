@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import DEMO_API_KEY
 from close_events_sandbox.serve import demo_app, demo_day

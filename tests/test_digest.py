@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import build_demo_org
 from tests.conftest import NOW, clock, make_settings, text_of

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp import digest as digest_module
-from close_events_mcp.digest import Tally, build_digest, digest_text
+from close_events_mcp.close.names import NameBook
+from close_events_mcp.engine import digest as digest_module
+from close_events_mcp.engine.digest import Tally, build_digest, digest_text
+from close_events_mcp.engine.scan import ScanResult
 from close_events_mcp.event import Event, parse_timestamp
-from close_events_mcp.names import NameBook
-from close_events_mcp.query import EventFilters
-from close_events_mcp.scan import ScanResult
-from close_events_mcp.server import build_server
+from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import build_demo_org
 from tests.conftest import NOW, clock, make_settings, text_of

@@ -31,7 +31,7 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.config import Settings
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import PREFIX, Faults, Receive, SandboxApp, Scope, Send
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org

@@ -23,8 +23,8 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from close_events_mcp import catalog
-from close_events_mcp.server import EventLogServer, build_server
-from close_events_mcp.tokens import CHECKPOINT, CURSOR, TokenKind, seal
+from close_events_mcp.query.tokens import CHECKPOINT, CURSOR, TokenKind, seal
+from close_events_mcp.server.app import EventLogServer, build_server
 from close_events_sandbox.app import Receive, SandboxApp, Scope, Send
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import build_demo_org

@@ -17,11 +17,11 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.cli import describe_me
+from close_events_mcp.close.names import NameBook
 from close_events_mcp.event import Event
-from close_events_mcp.names import NameBook
-from close_events_mcp.query import EventFilters
-from close_events_mcp.render import render_detail, render_list
-from close_events_mcp.server import build_server
+from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.render.events import render_detail, render_list
+from close_events_mcp.server.app import build_server
 from close_events_mcp.text import clean, quote, strip_markup
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.org import DemoOrg, JSONDict

@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
-from close_events_mcp import http_app
 from close_events_mcp.config import Settings
-from close_events_mcp.server import build_server
+from close_events_mcp.server import http as http_app
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from tests.conftest import clock, make_settings
 from tests.test_http_transport import SCRIPT, cli_env, free_port, reply, rpc

@@ -24,9 +24,10 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from close_events_mcp import cli, http_app
+from close_events_mcp import cli
 from close_events_mcp.config import Secret, Settings
-from close_events_mcp.server import build_server
+from close_events_mcp.server import http as http_app
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import DEMO_OAUTH_TOKEN
 from close_events_sandbox.serve import serve_asgi_in_thread

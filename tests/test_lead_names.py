@@ -11,10 +11,11 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp.close_api import CloseClient
-from close_events_mcp.directory import MAX_LEAD_LOOKUPS
+from close_events_mcp.close.client import CloseClient
+from close_events_mcp.close.directory import MAX_LEAD_LOOKUPS
 from close_events_mcp.event import Event
-from close_events_mcp.server import NAME_LOOKUP_SHARE, AppState, EventLogServer, build_server
+from close_events_mcp.server.app import EventLogServer, build_server
+from close_events_mcp.state import NAME_LOOKUP_SHARE, AppState
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from tests.conftest import clock, make_settings, text_of

@@ -10,11 +10,11 @@ import pytest
 from mcp import Client
 
 from close_events_mcp import catalog
+from close_events_mcp.engine.page import Matches
 from close_events_mcp.event import Event, parse_timestamp
-from close_events_mcp.filtering import plan_filters
-from close_events_mcp.listing import Matches
-from close_events_mcp.query import EventFilters
-from close_events_mcp.server import build_server
+from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.query.plan import plan_filters
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import build_demo_org
 from tests.conftest import NOW, clock, make_settings, text_of

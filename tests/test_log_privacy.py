@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from close_events_mcp import cli, http_app
+from close_events_mcp import cli
+from close_events_mcp.server import http as http_app
 from tests.test_http_hardening import cli_server
 from tests.test_http_transport import reply, rpc
 
 CHATTY = ("sse_starlette.sse", "mcp.server.streamable_http", "httpx", "httpcore.http11", "other")
 """Loggers this test lowers to DEBUG, as a library or a host might."""
-OURS = "close_events_mcp.close_api"
+OURS = "close_events_mcp.close.client"
 """One of ours, set to DEBUG here as well: other tests leave loggers at other levels."""
 
 

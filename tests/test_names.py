@@ -10,9 +10,9 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp.close_api import CloseClient
-from close_events_mcp.directory import Directory
-from close_events_mcp.server import build_server
+from close_events_mcp.close.client import CloseClient
+from close_events_mcp.close.directory import Directory
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import DEMO_MEMBER_API_KEY

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from tests.conftest import NOW, clock, make_settings, text_of
 

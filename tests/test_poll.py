@@ -8,7 +8,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from tests.conftest import NOW, make_settings, text_of
 

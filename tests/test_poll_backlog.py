@@ -9,10 +9,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from close_events_mcp.close_api import CloseClient
-from close_events_mcp.poll import poll
-from close_events_mcp.query import parse_filters
-from close_events_mcp.scan import ScanLimits
+from close_events_mcp.close.client import CloseClient
+from close_events_mcp.engine.poll import poll
+from close_events_mcp.engine.scan import ScanLimits
+from close_events_mcp.query.filters import parse_filters
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import build_demo_org
 from tests.conftest import NOW, clock, make_settings

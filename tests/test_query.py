@@ -7,7 +7,7 @@ import pytest
 
 from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
-from close_events_mcp.query import (
+from close_events_mcp.query.filters import (
     EventFilters,
     parse_action,
     parse_event_id,
@@ -16,7 +16,7 @@ from close_events_mcp.query import (
     parse_object_type,
     parse_time,
 )
-from close_events_mcp.tokens import PageToken, conflicting_filters
+from close_events_mcp.query.tokens import PageToken, conflicting_filters
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -13,14 +13,14 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp.close_api import CloseClient
-from close_events_mcp.digest import Tally
+from close_events_mcp.close.client import CloseClient
+from close_events_mcp.close.ratelimit import RateGate
+from close_events_mcp.engine.digest import Tally
+from close_events_mcp.engine.scan import ScanLimits, Scanner, ScanResult
 from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event
-from close_events_mcp.query import parse_filters
-from close_events_mcp.ratelimit import RateGate
-from close_events_mcp.scan import ScanLimits, Scanner, ScanResult
-from close_events_mcp.server import build_server
+from close_events_mcp.query.filters import parse_filters
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
 from tests.conftest import BASE_URL, NOW, clock, make_settings

@@ -8,14 +8,14 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from close_events_mcp.ratelimit import (
+from close_events_mcp.close.ratelimit import (
     PACE_MARGIN,
     RateGate,
     parse_ratelimit_header,
     wait_after_429,
 )
-from close_events_mcp.ratewindow import MARGIN
-from close_events_mcp.turns import own_lane, ranked
+from close_events_mcp.close.ratewindow import MARGIN
+from close_events_mcp.close.turns import own_lane, ranked
 from tests.virtual_time import VIRTUAL_TIME
 
 

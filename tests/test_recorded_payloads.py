@@ -16,7 +16,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.close_rules import parse_timestamp
 from close_events_sandbox.org import DemoOrg, Principal

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from close_events_mcp.close.names import NameBook
 from close_events_mcp.event import Event
-from close_events_mcp.names import NameBook
-from close_events_mcp.query import EventFilters
-from close_events_mcp.render import render_detail, render_list
+from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.render.events import render_detail, render_list
 
 LATER = datetime(2016, 10, 19, 12, 30, tzinfo=UTC)
 GOB = "user_N6KhMpzHRCYQHdn4gRNIFNN5JExnsrprKA6ekxM63XA"

@@ -28,10 +28,10 @@ import pytest
 from mcp import Client
 
 from close_events_mcp import cli
-from close_events_mcp.close_api import CloseClient
+from close_events_mcp.close.client import CloseClient
 from close_events_mcp.config import Credential, Secret, Settings, settings_from_env
 from close_events_mcp.errors import CloseError
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import Receive, SandboxApp, Scope, Send
 from close_events_sandbox.org import DemoOrg, Principal
 from close_events_sandbox.serve import serve_in_thread

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from pydantic import BaseModel
 
-from close_events_mcp.schemas import compact_output_schema
+from close_events_mcp.server.schemas import compact_output_schema
 
 # What serving over stdio does before the first request, then tools/list, in a fresh interpreter.
 STARTUP = """
@@ -22,7 +22,7 @@ from close_events_mcp import cli
 from close_events_mcp.config import settings_from_env
 settings = settings_from_env({"CLOSE_API_KEY": "api_test_key"})
 with cli.collector_paused():
-    from close_events_mcp.server import build_server
+    from close_events_mcp.server.app import build_server
     server = build_server(settings)
 tools = anyio.run(server.list_tools)
 print(json.dumps({"tools": len(tools), "modules": sorted(sys.modules)}))
@@ -31,11 +31,9 @@ NOT_AT_STARTUP = (
     "httpx",
     "close_events_sandbox",
     "close_events_mcp.answers",
-    "close_events_mcp.scan",
-    "close_events_mcp.render",
-    "close_events_mcp.digest",
-    "close_events_mcp.listing",
-    "close_events_mcp.poll",
+    "close_events_mcp.engine",
+    "close_events_mcp.render.events",
+    "close_events_mcp.render.describe",
 )
 
 

@@ -12,6 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from close_events_mcp import text
+from close_events_mcp.render.values import Shown, format_value, value_of
 from close_events_mcp.text import (
     NOT_AN_ID,
     _hide_blocks_scan,
@@ -28,7 +29,6 @@ from close_events_mcp.text import (
     strip_markup,
     truncate,
 )
-from close_events_mcp.values import Shown, format_value, value_of
 
 
 def test_html_becomes_plain_text():

@@ -16,7 +16,7 @@ import pytest
 from mcp import Client
 
 from bench.tokens import Org, Recorder, demo_org, pipeline_org, raw_entries
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from tests.conftest import clock, make_settings
 from tests.recall import event_facts, recall, text_context
 from tests.token_count import tokens

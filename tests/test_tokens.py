@@ -10,11 +10,11 @@ import zlib
 
 import pytest
 
+from close_events_mcp.engine.poll import Checkpoint
+from close_events_mcp.engine.scan import micros
 from close_events_mcp.errors import ArgumentError
-from close_events_mcp.poll import Checkpoint
-from close_events_mcp.query import parse_filters
-from close_events_mcp.scan import micros
-from close_events_mcp.tokens import CHECKPOINT, MAX_TOKEN, seal
+from close_events_mcp.query.filters import parse_filters
+from close_events_mcp.query.tokens import CHECKPOINT, MAX_TOKEN, seal
 from tests.conftest import NOW
 
 

@@ -21,7 +21,7 @@ from mcp import Client
 from mcp_types import Tool
 from pydantic import BaseModel, Field
 
-from close_events_mcp.schemas import compact_output_schema
+from close_events_mcp.server.schemas import compact_output_schema
 from tests.conftest import text_of
 from tests.token_count import tokens
 
@@ -185,7 +185,7 @@ def test_compacting_keeps_fields_named_title_or_description():
 
 
 def test_compacting_an_input_schema_keeps_real_defaults_and_bounds():
-    from close_events_mcp.schemas import compact_input_schema  # noqa: PLC0415
+    from close_events_mcp.server.schemas import compact_input_schema  # noqa: PLC0415
 
     class Arguments(BaseModel):
         name: str

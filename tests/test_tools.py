@@ -13,7 +13,7 @@ from mcp import Client
 from close_events_mcp import catalog
 from close_events_mcp.config import Settings
 from close_events_mcp.event import parse_timestamp
-from close_events_mcp.server import build_server
+from close_events_mcp.server.app import build_server
 from close_events_sandbox.seed import DEMO_MEMBER_API_KEY
 from tests.conftest import BASE_URL, NOW, clock, make_settings, text_of
 from tests.contract import assert_clean_structured, assert_clean_text

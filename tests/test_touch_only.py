@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from close_events_mcp.close.names import NameBook
 from close_events_mcp.event import Event
-from close_events_mcp.names import NameBook
-from close_events_mcp.query import EventFilters
-from close_events_mcp.render import render_detail, render_list
+from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.render.events import render_detail, render_list
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 MICHAEL = "user_05fDfoskmUSi9dHGDT9FVYa8WONwNEl7W4NEzXkpVCG"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from close_events_mcp import __version__
+from close_events_mcp.close.ratelimit import RateGate, Ticket, wait_after_429
 from close_events_mcp.config import Credential, Settings
 from close_events_mcp.errors import (
     AuthenticationFailed,
@@ -35,7 +36,6 @@ from close_events_mcp.errors import (
     ServerError,
     Unreachable,
 )
-from close_events_mcp.ratelimit import RateGate, Ticket, wait_after_429
 from close_events_mcp.text import clean, redact
 
 if TYPE_CHECKING:

@@ -20,12 +20,14 @@ from datetime import datetime
 from typing import Final, TypeVar
 
 from close_events_mcp import catalog
-from close_events_mcp.changes import field_changes
+from close_events_mcp.close.names import NameBook
+from close_events_mcp.engine.scan import ScanResult
 from close_events_mcp.event import Event, format_timestamp
-from close_events_mcp.names import NameBook
-from close_events_mcp.objects import gist
-from close_events_mcp.query import EventFilters
-from close_events_mcp.render import is_withheld
+from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.render.changes import field_changes
+from close_events_mcp.render.events import is_withheld
+from close_events_mcp.render.objects import gist
+from close_events_mcp.render.values import Shown, value_of
 from close_events_mcp.results import (
     ActorCount,
     DeletedLead,
@@ -41,9 +43,7 @@ from close_events_mcp.results import (
     OpportunityOutcome,
     StatusTransition,
 )
-from close_events_mcp.scan import ScanResult
 from close_events_mcp.text import id_text, key_text, quote
-from close_events_mcp.values import Shown, value_of
 
 TOP_LEADS: Final = 5
 TOP_TYPES: Final = 4
@@ -93,7 +93,7 @@ _DELETABLE = frozenset({"lead", "contact", "opportunity", "custom_object"})
 _STATUS_FIELDS = frozenset({"status_id", "status_label", "status_type"})
 _STATUS_NAMES = frozenset({"status", "status_label", "status_id"})
 _MATCH_SUFFIXES = ("", "_id", "_label", "_name", "_formatted")
-"""What ``changed_field=X`` matches besides ``X`` (``filtering``'s rule, so counts match the calls)."""
+"""What ``changed_field=X`` matches besides ``X`` (``query.plan``'s rule, so counts match the calls)."""
 _STATUS_MATCHED = frozenset("status" + suffix for suffix in _MATCH_SUFFIXES)
 _TYPE_MATCHED = frozenset("status_type" + suffix for suffix in _MATCH_SUFFIXES)
 _JOB_ACTIONS = frozenset({"created", "completed", "paused", "canceled", "reverting", "reverted"})

@@ -19,8 +19,8 @@ from typing import Any
 
 import anyio
 
-from close_events_mcp.ratewindow import Stamp, WindowTracker
-from close_events_mcp.turns import Turns, Waiter, current_lane, current_rank
+from close_events_mcp.close.ratewindow import Stamp, WindowTracker
+from close_events_mcp.close.turns import Turns, Waiter, current_lane, current_rank
 
 MAX_WAIT = 120.0
 """No single wait Close asks for is honoured beyond this; the deadline decides before then."""

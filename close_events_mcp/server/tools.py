@@ -17,10 +17,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
-from close_events_mcp.capping import Draft
-from close_events_mcp.query import MAX_PAGE
+from close_events_mcp.query.filters import MAX_PAGE
+from close_events_mcp.render.capping import Draft
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
-from close_events_mcp.server import AppState, finished, progress_to, state_of, tool_errors
+from close_events_mcp.server.frame import finished, progress_to, state_of, tool_errors
+from close_events_mcp.state import AppState
 
 MAX_SCAN: Final = 1_000_000
 """Most events one summarize_events call may ask to read (the server's budget may be lower)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from close_events_mcp import catalog
 from close_events_mcp.event import Event
-from close_events_mcp.query import EventFilters
+from close_events_mcp.query.filters import EventFilters
 
 NOISE: dict[tuple[str, str], catalog.Noise] = {
     (entry.name, action.name): action.noise

@@ -12,7 +12,8 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import TextContent
 
 from close_events_mcp.errors import ArgumentError, UserFacingError
-from close_events_mcp.server import AppState, finished, state_of
+from close_events_mcp.server.frame import finished, state_of
+from close_events_mcp.state import AppState
 
 
 def register(server: MCPServer[AppState]) -> None:
@@ -24,7 +25,7 @@ def register(server: MCPServer[AppState]) -> None:
         mime_type="text/plain",
     )
     def event_types() -> str:
-        from close_events_mcp.describe import describe_catalog  # noqa: PLC0415
+        from close_events_mcp.render.describe import describe_catalog  # noqa: PLC0415
 
         return describe_catalog(None)[0]
 
@@ -37,8 +38,8 @@ def register(server: MCPServer[AppState]) -> None:
     )
     def event_type(object_type: str) -> str:
         from close_events_mcp import catalog  # noqa: PLC0415
-        from close_events_mcp.describe import describe_catalog  # noqa: PLC0415
-        from close_events_mcp.query import show  # noqa: PLC0415
+        from close_events_mcp.query.filters import show  # noqa: PLC0415
+        from close_events_mcp.render.describe import describe_catalog  # noqa: PLC0415
 
         if catalog.lookup(object_type) is None:
             raise ResourceNotFoundError(

@@ -13,8 +13,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from close_events_mcp.catalog import LEGACY_NAMES
+from close_events_mcp.render.values import (
+    Shown,
+    first,
+    is_empty,
+    list_summary,
+    short_time,
+    user_text,
+    value_of,
+)
 from close_events_mcp.text import clean
-from close_events_mcp.values import Shown, first, is_empty, list_summary, short_time, user_text, value_of
 
 Style = Literal["quoted", "plain", "long", "list", "count", "time", "duration"]
 Payload = Mapping[str, Any]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from close_events_mcp.directory import Directory
+from close_events_mcp.close.directory import Directory
 from close_events_mcp.event import Event
 from close_events_mcp.text import clean
 

@@ -18,7 +18,7 @@ from typing import Final
 
 import anyio
 
-from close_events_mcp.close_api import CloseClient
+from close_events_mcp.close.client import CloseClient
 from close_events_mcp.errors import CloseError, NotFound, PermissionDenied
 from close_events_mcp.text import clean
 
@@ -32,7 +32,7 @@ MAX_LEAD_LOOKUPS: Final = 50
 digest (its busiest, deleted, won or lost and merged leads, and those worth opening: about 20); of a
 poll page (up to 500 events), the 50 shown most. A lookup is one request, two for a deleted lead (its
 ``lead deleted`` event), so at most 100 requests: about 10 s at Close's per-key 10 requests/s, more
-than the quarter of a call's time left that lookups may take (``server.NAME_LOOKUP_SHARE``), which
+than the quarter of a call's time left that lookups may take (``state.NAME_LOOKUP_SHARE``), which
 bounds them first. Polls stop at 50 because a poll is read mostly by programs, which go by the IDs,
 and the names are kept: a poller asks only about the leads it has not met yet, 50 more each call."""
 LEAD_LOOKUP_CONCURRENCY: Final = 8

@@ -30,11 +30,11 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
 
-from close_events_mcp.close_api import CloseClient
+from close_events_mcp.close.client import CloseClient
+from close_events_mcp.close.turns import own_lane, ranked
 from close_events_mcp.errors import RateLimited, UserFacingError
 from close_events_mcp.event import Event
-from close_events_mcp.query import MAX_PAGE, EventFilters
-from close_events_mcp.turns import own_lane, ranked
+from close_events_mcp.query.filters import MAX_PAGE, EventFilters
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)

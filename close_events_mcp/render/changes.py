@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from close_events_mcp.event import Event
+from close_events_mcp.render.values import Shown, label_of, lookup, user_text, value_of
 from close_events_mcp.text import ELLIPSIS, clean
-from close_events_mcp.values import Shown, label_of, lookup, user_text, value_of
 
 BOOKKEEPING = frozenset({"date_updated", "updated_by", "updated_by_name", "date_modified", "organization_id"})
 _HUMAN_SUFFIXES = ("_label", "_name", "_formatted")

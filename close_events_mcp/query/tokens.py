@@ -20,7 +20,7 @@ from typing import Any, Final, TypeGuard
 
 from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
-from close_events_mcp.query import MAX_PAGE, EventFilters, parse_filters, parse_limit
+from close_events_mcp.query.filters import MAX_PAGE, EventFilters, parse_filters, parse_limit
 
 MAX_TOKEN: Final = 65_536
 MAX_INFLATED: Final = 262_144

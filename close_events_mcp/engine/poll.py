@@ -29,14 +29,14 @@ from typing import Final
 
 import anyio
 
-from close_events_mcp.close_api import CloseClient
+from close_events_mcp.close.client import CloseClient
+from close_events_mcp.engine.page import Matches
+from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner, from_micros, micros
 from close_events_mcp.errors import ArgumentError, RateLimited
 from close_events_mcp.event import Event
-from close_events_mcp.filtering import FilterPlan, plan_filters
-from close_events_mcp.listing import Matches
-from close_events_mcp.query import MAX_PAGE, EventFilters
-from close_events_mcp.scan import OnPage, ScanLimits, Scanner, from_micros, micros
-from close_events_mcp.tokens import (
+from close_events_mcp.query.filters import MAX_PAGE, EventFilters
+from close_events_mcp.query.plan import FilterPlan, plan_filters
+from close_events_mcp.query.tokens import (
     CHECKPOINT,
     conflicting_filters,
     filters_body,

@@ -26,11 +26,12 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from close_events_mcp import catalog
-from close_events_mcp.changes import BOOKKEEPING, MAX_LIST_ITEMS, Change, field_changes
+from close_events_mcp.close.names import NameBook
 from close_events_mcp.event import Event, format_timestamp, is_close_id
-from close_events_mcp.filtering import ScanNote
-from close_events_mcp.names import NameBook
-from close_events_mcp.objects import (
+from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.query.plan import ScanNote
+from close_events_mcp.render.changes import BOOKKEEPING, MAX_LIST_ITEMS, Change, field_changes
+from close_events_mcp.render.objects import (
     custom_values,
     fact_values,
     facts_for,
@@ -39,7 +40,6 @@ from close_events_mcp.objects import (
     title,
     title_fact,
 )
-from close_events_mcp.query import EventFilters
 from close_events_mcp.results import EventDetail, EventItem, EventList, FieldChange
 from close_events_mcp.text import ELLIPSIS, id_text, key_text, name_text, path_text, quote, quote_whole
 

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from close_events_mcp import catalog
-from close_events_mcp.close_api import CloseClient
+from close_events_mcp.close.client import CloseClient
+from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner, from_micros, micros
 from close_events_mcp.errors import ArgumentError, BadRequest
 from close_events_mcp.event import Event, format_timestamp
-from close_events_mcp.filtering import FilterPlan, ScanNote, plan_filters
-from close_events_mcp.query import EVENT_ID, MAX_PAGE, EventFilters, parse_limit, show
-from close_events_mcp.scan import OnPage, ScanLimits, Scanner, from_micros, micros
-from close_events_mcp.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
+from close_events_mcp.query.filters import EVENT_ID, MAX_PAGE, EventFilters, parse_limit, show
+from close_events_mcp.query.plan import FilterPlan, ScanNote, plan_filters
+from close_events_mcp.query.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
 
 
 @dataclass(slots=True)
