@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from close_events_mcp import catalog
 from close_events_mcp.engine.digest import TOP_LEADS, Tally, build_digest, combine, digest_text
@@ -18,7 +17,7 @@ from close_events_mcp.engine.poll import poll
 from close_events_mcp.engine.scan import OnPage, Scanner, from_micros
 from close_events_mcp.errors import ArgumentError, NotFound
 from close_events_mcp.event import Event, format_timestamp
-from close_events_mcp.query.filters import EventFilters, parse_event_id, parse_filters, parse_object_type
+from close_events_mcp.query.filters import EventFilters, FilterArguments, parse_event_id, parse_object_type
 from close_events_mcp.query.plan import plan_filters
 from close_events_mcp.render.capping import Draft
 from close_events_mcp.render.describe import describe_catalog
@@ -27,9 +26,9 @@ from close_events_mcp.results import EventList, PollEvents
 from close_events_mcp.state import AppState
 
 
-async def filters_for(state: AppState, now: datetime, **arguments: Any) -> EventFilters:
+async def filters_for(state: AppState, now: datetime, arguments: FilterArguments) -> EventFilters:
     """Validated filters, with a custom field named by its name resolved to its key."""
-    filters = parse_filters(now=now, **arguments)
+    filters = arguments.parse(now)
     wanted = filters.changed_field
     if wanted and not wanted.startswith("custom."):
         await state.names.directory.load_fields(state.client)
@@ -48,10 +47,10 @@ def left_out_note(left_out: int, then: str) -> str:
 
 
 async def list_events(
-    state: AppState, on_page: OnPage, *, limit: int | None, cursor: str | None, **arguments: Any
+    state: AppState, on_page: OnPage, arguments: FilterArguments, *, limit: int | None, cursor: str | None
 ) -> Draft:
     now = state.clock()
-    filters = await filters_for(state, now, **arguments)
+    filters = await filters_for(state, now, arguments)
     page = await list_page(
         state.client,
         filters,
@@ -96,10 +95,10 @@ async def event_detail(state: AppState, event_id: str) -> Draft:
 
 
 async def summarize_events(
-    state: AppState, on_page: OnPage, *, max_events: int | None, **arguments: Any
+    state: AppState, on_page: OnPage, arguments: FilterArguments, *, max_events: int | None
 ) -> Draft:
     now = state.clock()
-    filters = await filters_for(state, now, **arguments)
+    filters = await filters_for(state, now, arguments)
     plan = plan_filters(filters)
     until = filters.until or now
     since = filters.since or until - timedelta(days=1)
@@ -136,12 +135,12 @@ async def summarize_events(
 
 
 async def poll_events(
-    state: AppState, on_page: OnPage, *, checkpoint: str | None, limit: int, **arguments: Any
+    state: AppState, on_page: OnPage, arguments: FilterArguments, *, checkpoint: str | None, limit: int
 ) -> Draft:
     now = state.clock()
-    if checkpoint and arguments.get("since"):
+    if checkpoint and arguments.since:
         raise ArgumentError("since is only for the first poll; the checkpoint already says where to go on.")
-    filters = await filters_for(state, now, **arguments)
+    filters = await filters_for(state, now, arguments)
     outcome = await poll(
         state.client, filters, checkpoint=checkpoint, limit=limit, now=now, limits=state.limits(),
         on_page=on_page,

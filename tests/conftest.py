@@ -123,6 +123,7 @@ KINDS: dict[str, str] = {
     "test_tokens.py": "unit",
     "test_tool_definitions.py": "unit",
     "test_tools.py": "unit",
+    "test_typed_boundary.py": "unit",
     "test_touch_only.py": "unit",
 }
 
@@ -229,6 +230,9 @@ SLOW: dict[str, dict[str, str]] = {  # "*": the whole module
     "test_tools.py": {
         "test_exhausted_rate_limit_and_outage_are_actionable": "50 rate-limit waits and 50 retries",
         "test_deadline_stops_a_hanging_call_and_the_next_call_works": "waits out a deadline",
+    },
+    "test_typed_boundary.py": {
+        "test_mypy_rejects_a_misspelled_argument_between_a_tool_and_its_work": "runs mypy",
     },
 }
 

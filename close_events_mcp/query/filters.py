@@ -204,6 +204,39 @@ def _parse_time(name: str, value: str | None, now: datetime) -> tuple[datetime |
 
 
 @dataclass(frozen=True, slots=True)
+class FilterArguments:
+    """The filter arguments as a tool received them, before validation: the same for every tool, built
+    once in the tool layer and passed to its work as one typed value (``parse`` makes them
+    ``EventFilters``)."""
+
+    object_type: str | None = None
+    action: str | None = None
+    object_id: str | None = None
+    lead_id: str | None = None
+    user_id: str | None = None
+    request_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+    changed_field: str | None = None
+    exclude_noisy: bool = False
+
+    def parse(self, now: datetime) -> EventFilters:
+        return parse_filters(
+            object_type=self.object_type,
+            action=self.action,
+            object_id=self.object_id,
+            lead_id=self.lead_id,
+            user_id=self.user_id,
+            request_id=self.request_id,
+            since=self.since,
+            until=self.until,
+            changed_field=self.changed_field,
+            exclude_noisy=self.exclude_noisy,
+            now=now,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class EventFilters:
     """The filters of one event query; ``since``/``until`` are absolute once parsed."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from types import ModuleType
 from typing import Annotated, Any, Final
 
 import anyio
@@ -17,7 +16,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
-from close_events_mcp.query.filters import MAX_PAGE
+from close_events_mcp.query.filters import MAX_PAGE, FilterArguments
 from close_events_mcp.render.capping import Draft
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
 from close_events_mcp.server.frame import finished, progress_to, state_of, tool_errors
@@ -96,21 +95,21 @@ def described(docstring: str) -> str:
     return "\n\n".join(" ".join(paragraph.split("\n")) for paragraph in paragraphs)
 
 
-Work = Callable[[ModuleType, AppState], Awaitable[Draft]]
-"""A tool's work, given the ``answers`` module and the server's state: its answer, to be rendered."""
+Work = Callable[[AppState], Awaitable[Draft]]
+"""A tool's work, given the server's state: its answer, to be rendered. Each tool calls its function in
+``answers`` with typed arguments (the filters as one ``FilterArguments``), imported in the tool's body
+so that start-up does not load the engine and the renderers; mypy checks the call all the same."""
 
 
 async def answered(ctx: Ctx, work: Work) -> CallToolResult:
-    """The frame every tool shares: the work (in ``answers``, imported on the first call, not at
-    start-up), within the call's deadline, its errors as short tool errors, the answer rendered to fit
-    the size cap. Rendering runs in a worker thread: cleaning a huge or hostile CRM text never holds
-    up other clients' calls, and a call whose rendering outlasts the deadline ends on time."""
-    from close_events_mcp import answers  # noqa: PLC0415
-
+    """The frame every tool shares: the work, within the call's deadline, its errors as short tool
+    errors, the answer rendered to fit the size cap. Rendering runs in a worker thread: cleaning a huge
+    or hostile CRM text never holds up other clients' calls, and a call whose rendering outlasts the
+    deadline ends on time."""
     state = state_of(ctx)
     settings = state.settings
     with tool_errors(settings.call_timeout):
-        draft = await work(answers, state)
+        draft = await work(state)
         return await anyio.to_thread.run_sync(finished, draft, settings, abandon_on_cancel=True)
 
 
@@ -150,11 +149,17 @@ def register(server: MCPServer[AppState]) -> None:
         itself (e.g. object_type+action, lead_id alone, user_id+object_type); the server checks others,
         changed_field and exclude_noisy by scanning the window within a budget, and says so. Follow
         next_cursor for more; get_event shows one event in full."""
-        return await answered(ctx, lambda answers, state: answers.list_events(
-            state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
-            lead_id=lead_id, user_id=user_id, request_id=request_id, since=since, until=until,
-            changed_field=changed_field, exclude_noisy=exclude_noisy, limit=limit, cursor=cursor,
-        ))  # fmt: skip
+        from close_events_mcp import answers  # noqa: PLC0415  (loaded on the first call, not at start-up)
+
+        filters = FilterArguments(
+            object_type=object_type, action=action, object_id=object_id, lead_id=lead_id, user_id=user_id,
+            request_id=request_id, since=since, until=until, changed_field=changed_field,
+            exclude_noisy=exclude_noisy,
+        )  # fmt: skip
+        return await answered(
+            ctx,
+            lambda state: answers.list_events(state, progress_to(ctx), filters, limit=limit, cursor=cursor),
+        )
 
     @read_only("Get one Close event")
     async def get_event(
@@ -164,7 +169,9 @@ def register(server: MCPServer[AppState]) -> None:
         the request that caused it, how (merge and which lead, bulk action, import revert), every
         changed field before → after, and the object's key fields. Use it with an event ID from
         list_events."""
-        return await answered(ctx, lambda answers, state: answers.event_detail(state, event_id))
+        from close_events_mcp import answers  # noqa: PLC0415  (loaded on the first call, not at start-up)
+
+        return await answered(ctx, lambda state: answers.event_detail(state, event_id))
 
     @read_only("Summarize Close events")
     async def summarize_events(
@@ -193,11 +200,17 @@ def register(server: MCPServer[AppState]) -> None:
         counts by type and user, the busiest leads, a few event IDs worth opening, and the list_events
         call for the rest. Use it for "what happened today / this week", one lead's story
         (lead_id) or a user's day (user_id)."""
-        return await answered(ctx, lambda answers, state: answers.summarize_events(
-            state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
-            lead_id=lead_id, user_id=user_id, request_id=request_id, since=since, until=until,
-            changed_field=changed_field, exclude_noisy=exclude_noisy, max_events=max_events,
-        ))  # fmt: skip
+        from close_events_mcp import answers  # noqa: PLC0415  (loaded on the first call, not at start-up)
+
+        filters = FilterArguments(
+            object_type=object_type, action=action, object_id=object_id, lead_id=lead_id, user_id=user_id,
+            request_id=request_id, since=since, until=until, changed_field=changed_field,
+            exclude_noisy=exclude_noisy,
+        )  # fmt: skip
+        return await answered(
+            ctx,
+            lambda state: answers.summarize_events(state, progress_to(ctx), filters, max_events=max_events),
+        )
 
     @read_only("Poll new Close events")
     async def poll_events(
@@ -223,12 +236,19 @@ def register(server: MCPServer[AppState]) -> None:
         five minutes are re-read and de-duplicated (Close can show events late or merge recent ones), and
         an event Close later consolidated is delivered again, marked. The checkpoint is self-contained (no
         server state). Pass the same filters with every checkpoint."""
-        return await answered(ctx, lambda answers, state: answers.poll_events(
-            state, progress_to(ctx), object_type=object_type, action=action, object_id=object_id,
-            lead_id=lead_id, user_id=user_id, request_id=request_id, since=since,
-            changed_field=changed_field, exclude_noisy=exclude_noisy, checkpoint=checkpoint,
-            limit=limit or 100,
-        ))  # fmt: skip
+        from close_events_mcp import answers  # noqa: PLC0415  (loaded on the first call, not at start-up)
+
+        filters = FilterArguments(
+            object_type=object_type, action=action, object_id=object_id, lead_id=lead_id, user_id=user_id,
+            request_id=request_id, since=since, changed_field=changed_field,
+            exclude_noisy=exclude_noisy,
+        )  # fmt: skip
+        return await answered(
+            ctx,
+            lambda state: answers.poll_events(
+                state, progress_to(ctx), filters, checkpoint=checkpoint, limit=limit or 100
+            ),
+        )
 
     @read_only("Describe Close event types")
     async def describe_event_types(
@@ -241,4 +261,6 @@ def register(server: MCPServer[AppState]) -> None:
         to use instead), the filter combinations Close supports, the 30-day retention and who sees event
         data. Use it before filtering by a type or action you are
         unsure of; pass object_type for what triggers each action. Needs no Close credential."""
-        return await answered(ctx, lambda answers, _: answers.describe_event_types(object_type))
+        from close_events_mcp import answers  # noqa: PLC0415  (loaded on the first call, not at start-up)
+
+        return await answered(ctx, lambda _: answers.describe_event_types(object_type))
