@@ -73,6 +73,7 @@ async def list_events(
             now=now,
             next_cursor=page.continuation(shown),
             notes=notes,
+            scan=page.scan,
         )
 
     return Draft(render, len(page.events))
@@ -124,7 +125,7 @@ async def summarize_events(
     if note := plan.note():
         digest.notes.append(note)
     if not result.complete:
-        rest = from_micros(result.covered_from).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        rest = format_timestamp(from_micros(result.covered_from), "microseconds")
         digest.notes.append(
             f"The scan budget ({CUT_WORDS.get(result.cut_by or '', 'budget')}) stopped it after "
             f"{result.events} events: this digest covers "

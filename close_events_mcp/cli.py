@@ -203,7 +203,7 @@ def tool_lines(tools: dict[str, list[str]]) -> list[str]:
 
 
 def parse_tool_arguments(pairs: Sequence[str]) -> dict[str, str]:
-    from close_events_mcp.query.filters import show
+    from close_events_mcp.query.filters import echo
 
     arguments: dict[str, str] = {}
     for pair in pairs:
@@ -211,11 +211,11 @@ def parse_tool_arguments(pairs: Sequence[str]) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             raise ConfigError(
-                f"tool arguments are key=value pairs (limit=3, since=yesterday); got {show(pair)}"
+                f"tool arguments are key=value pairs (limit=3, since=yesterday); got {echo(pair)}"
             )
         if key in arguments:
             raise ConfigError(
-                f"{show(key)} is given twice ({show(arguments[key])} and {show(value)}); "
+                f"{echo(key)} is given twice ({echo(arguments[key])} and {echo(value)}); "
                 "give each argument once"
             )
         arguments[key] = value
@@ -358,7 +358,7 @@ async def run_call(
     from mcp import Client
 
     from close_events_mcp.errors import AFTER_FIXING
-    from close_events_mcp.query.filters import show
+    from close_events_mcp.query.filters import echo
     from close_events_mcp.server.app import build_server
 
     AFTER_FIXING.set("run the command again")  # the server below lives as long as this command
@@ -366,7 +366,7 @@ async def run_call(
         served = [listed.name for listed in (await client.list_tools()).tools]
         if tool not in served:
             print(
-                f"close-events-mcp: there is no tool {show(tool)}; the tools are {', '.join(served)} "
+                f"close-events-mcp: there is no tool {echo(tool)}; the tools are {', '.join(served)} "
                 "(close-events-mcp call --help lists their arguments).",
                 file=sys.stderr,
             )

@@ -87,7 +87,3 @@ class BadResponse(CloseError):
 
 class Unreachable(CloseError):
     """Connection failures or per-request timeouts after retries."""
-
-
-class DeadlineExceeded(CloseError):
-    """The tool call ran out of its total time budget."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from close_events_mcp.errors import BadResponse
 from close_events_mcp.text import CLOSE_ID, clean
 
 JSONDict = dict[str, Any]
+"""A JSON object as Close sends it (the one definition, used by the client too)."""
+Precision = Literal["seconds", "microseconds", "exact"]
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -31,11 +33,18 @@ def parse_timestamp(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def format_timestamp(moment: datetime) -> str:
-    """``2026-11-23T14:09:43Z``: UTC, to the second."""
+def format_timestamp(moment: datetime, precision: Precision = "seconds") -> str:
+    """The one way the product writes a time: UTC, ISO 8601, with a ``Z``. ``seconds``:
+    ``2026-11-23T14:09:43Z``, what answers show; ``microseconds``: always, what Close is asked for a
+    slice of a scan; ``exact``: microseconds only when there are any (a window continued from where a
+    scan stopped starts mid-second)."""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+    if precision == "seconds":
+        moment = moment.replace(microsecond=0)
+    elif precision == "exact":
+        precision = "microseconds" if moment.microsecond else "seconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=precision) + "Z"
 
 
 def safe_id(value: object) -> str | None:

@@ -1,4 +1,4 @@
-"""The output contract every tool answer must meet (DESIGN.md, "Output contract")."""
+"""The output contract every tool answer must meet (CONTRIBUTING.md, "Response style")."""
 
 from __future__ import annotations
 

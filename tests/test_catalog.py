@@ -2,7 +2,7 @@
 
 from close_events_mcp import catalog
 
-# Every object type and action on Close's docs page (reference/close-docs-list-of-event-types.txt),
+# Every object type and action on Close's docs page (tests/data/close_docs/list-of-events.md),
 # written out independently of the catalog module.
 DOCS: dict[str, set[str]] = {
     "lead": {"created", "updated", "deleted", "merged"},

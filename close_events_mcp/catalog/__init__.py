@@ -1,8 +1,8 @@
 """Close's event catalog as data: object types, their actions, what triggers each.
 
-Source: Close's "List of Events" docs page (see ``reference/``). This module is the one
-source of truth for ``describe_event_types`` and for argument validation; the emulator
-(``close_events_sandbox``) keeps its own table of what Close accepts, written from the same docs.
+Source: Close's "List of Events" docs page (its text: ``tests/data/close_docs/list-of-events.md``).
+This module is the one source of truth for ``describe_event_types`` and for argument validation;
+the emulator (``close_events_sandbox``) keeps its own table of what Close accepts, written from the same docs.
 Trigger texts are condensed from the docs.
 """
 

@@ -36,6 +36,7 @@ from close_events_mcp.errors import (
     ServerError,
     Unreachable,
 )
+from close_events_mcp.event import JSONDict
 from close_events_mcp.text import clean, redact
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ logger = logging.getLogger(__name__)
 USER_AGENT = f"close-events-mcp/{__version__}"
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 _SAFE_PATH = re.compile(r"/(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)+")
-JSONDict = dict[str, Any]
 Sleep = Callable[[float], Awaitable[None]]
 
 

@@ -26,7 +26,7 @@ from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.query.filters import EventFilters
 from close_events_mcp.render.changes import field_changes
 from close_events_mcp.render.events import is_withheld
-from close_events_mcp.render.objects import gist
+from close_events_mcp.render.objects import key_facts
 from close_events_mcp.render.values import Shown, value_of
 from close_events_mcp.results import (
     ActorCount,
@@ -343,11 +343,6 @@ def combine(tallies: Iterable[Tally]) -> Tally:
 # --- from the tally to the digest ----------------------------------------------------------------
 
 
-def _call_time(moment: datetime) -> str:
-    precision = "microseconds" if moment.microsecond else "seconds"
-    return moment.isoformat(timespec=precision).replace("+00:00", "Z")
-
-
 def follow_up(filters: EventFilters | None, since: datetime, until: datetime, **wanted: str) -> str:
     """The ``list_events`` call that lists a part of this digest: its filters, its window, and ``wanted``
     (a filter the digest already has wins: the events counted all match it)."""
@@ -363,7 +358,7 @@ def follow_up(filters: EventFilters | None, since: datetime, until: datetime, **
             asked["exclude_noisy"] = "true"
     order = (*catalog.FILTER_NAMES, "changed_field", "exclude_noisy")
     parts = [f"{name}={key_text(asked[name])}" for name in order if name in asked]
-    parts += [f"since={_call_time(since)}", f"until={_call_time(until)}"]
+    parts += [f"since={format_timestamp(since, 'exact')}", f"until={format_timestamp(until, 'exact')}"]
     return "list_events " + " ".join(parts)
 
 
@@ -568,7 +563,7 @@ def _jobs(events: list[Event], names: NameBook, *, filtered: bool = False) -> li
             if len(jobs) == JOBS_SHOWN:
                 continue
             summary = (
-                None if filtered else gist(event.object_type, event.payload, action=event.action) or None
+                None if filtered else key_facts(event.object_type, event.payload, action=event.action) or None
             )
             jobs[job_id] = JobItem(
                 object_type=event.object_type,

@@ -14,7 +14,7 @@ from close_events_mcp.close.client import CloseClient
 from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner, from_micros, micros
 from close_events_mcp.errors import ArgumentError, BadRequest
 from close_events_mcp.event import Event, format_timestamp
-from close_events_mcp.query.filters import EVENT_ID, MAX_PAGE, EventFilters, parse_limit, show
+from close_events_mcp.query.filters import EVENT_ID, MAX_PAGE, EventFilters, echo, parse_limit
 from close_events_mcp.query.plan import FilterPlan, ScanNote, plan_filters
 from close_events_mcp.query.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
 
@@ -30,6 +30,8 @@ class Page:
     skipped: frozenset[str] = frozenset()
     """Events at ``boundary - 1`` that earlier pages showed already (when resuming a cut page)."""
     boundary: int | None = None
+    scan: ScanNote | None = None
+    """What the scan for this page read and dropped (its note is among ``notes``)."""
 
     def continuation(self, shown: int) -> str | None:
         """The cursor for an answer that shows only the first ``shown`` events (the rest did not fit
@@ -173,7 +175,7 @@ def start_again(filters: EventFilters, page_size: int) -> str:
 
 def _argument_text(value: str) -> str:
     return (
-        value if value and not any(char.isspace() or char in "'\"\\" for char in value) else show(value, 80)
+        value if value and not any(char.isspace() or char in "'\"\\" for char in value) else echo(value, 80)
     )
 
 
@@ -206,8 +208,9 @@ async def _scan_page(
     found = [event for sink in result.sinks for event in sink.events]
     events = found[:page_size]
     notes = [note] if (note := plan.note()) else []
-    notes.append(ScanNote(result.events, result.pages, dropped.total(), plan.dropped_text(dropped)))
-    page = Page(filters, events, None, notes, page_size, skip, boundary)
+    scan = ScanNote(result.events, result.pages, dropped.total(), plan.dropped_text(dropped))
+    notes.append(scan.text)
+    page = Page(filters, events, None, notes, page_size, skip, boundary, scan)
     if len(found) > page_size or (events and len(events) == page_size and not result.complete):
         page.next_cursor = page.resume_after(len(events))
     elif not result.complete:

@@ -33,7 +33,7 @@ from close_events_mcp.close.client import CloseClient
 from close_events_mcp.engine.page import Matches
 from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner, from_micros, micros
 from close_events_mcp.errors import ArgumentError, RateLimited
-from close_events_mcp.event import Event
+from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.query.filters import MAX_PAGE, EventFilters
 from close_events_mcp.query.plan import FilterPlan, plan_filters
 from close_events_mcp.query.tokens import (
@@ -57,10 +57,6 @@ _MAX_NARROWING: Final = 8
 
 def _id_hash(event_id: str) -> bytes:
     return hashlib.blake2b(event_id.encode(), digest_size=8).digest()
-
-
-def _iso(value: int) -> str:
-    return from_micros(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +188,8 @@ class _Walk:
         """The newest page of ``[low, high)``, and whether it holds all of it."""
         params = {
             **self.plan.close.to_params(),
-            "date_updated__gte": _iso(low),
-            "date_updated__lt": _iso(high),
+            "date_updated__gte": format_timestamp(from_micros(low), "microseconds"),
+            "date_updated__lt": format_timestamp(from_micros(high), "microseconds"),
             "_limit": str(size),
         }
         page = await self.client.list_events(params)

@@ -33,7 +33,7 @@ import anyio
 from close_events_mcp.close.client import CloseClient
 from close_events_mcp.close.turns import own_lane, ranked
 from close_events_mcp.errors import RateLimited, UserFacingError
-from close_events_mcp.event import Event
+from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.query.filters import MAX_PAGE, EventFilters
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -258,8 +258,8 @@ class Scanner(Generic[S]):
         held: list[Event] = []
         query = {  # fixed for the walk: a cursor goes with the query it came from
             **self._base,
-            "date_updated__gte": _iso(from_micros(piece.start)),
-            "date_updated__lt": _iso(from_micros(piece.end)),
+            "date_updated__gte": format_timestamp(from_micros(piece.start), "microseconds"),
+            "date_updated__lt": format_timestamp(from_micros(piece.end), "microseconds"),
             "_limit": str(MAX_PAGE),
         }
         while True:
@@ -366,7 +366,3 @@ class Scanner(Generic[S]):
             cut_by=None if complete else self._progress.cut_by,
             error=None if complete else self._progress.error,
         )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -63,7 +63,7 @@ _LONGEST: Final[dict[str, tuple[int, str]]] = {
 any good value, and checked before any pattern or fuzzy match reads the value."""
 
 
-def show(value: object, limit: int = 40) -> str:
+def echo(value: object, limit: int = 40) -> str:
     """A caller's value echoed back in an error message: its start (``limit`` characters as shown),
     quoted, with every control or invisible character written as an escape (``ev_abc\\u0000def``), so
     that what was refused never reads as a valid value, and nothing in it is hidden."""
@@ -86,7 +86,7 @@ def _text(name: str, value: str | None) -> str:
     longest, looks = _LONGEST[name]
     if len(value) > longest:
         raise ArgumentError(
-            f"{name} is {len(value):,} characters long (it starts {show(value, 24)}); {looks} "
+            f"{name} is {len(value):,} characters long (it starts {echo(value, 24)}); {looks} "
             f"(at most {longest})."
         )
     return value
@@ -96,7 +96,7 @@ def parse_event_id(value: str) -> str:
     value = _text("event_id", value)
     if not EVENT_ID.fullmatch(value):
         raise ArgumentError(
-            f"event_id must be a Close event ID: 'ev_' followed by letters and digits (got {show(value)}). "
+            f"event_id must be a Close event ID: 'ev_' followed by letters and digits (got {echo(value)}). "
             "Event IDs appear at the end of each list_events line."
         )
     return value
@@ -108,7 +108,7 @@ def _parse_id(name: str, value: str | None) -> str | None:
         return None
     pattern, expected = _ID_RULES[name]
     if not pattern.fullmatch(value):
-        raise ArgumentError(f"{name} must be {expected} (got {show(value)}).")
+        raise ArgumentError(f"{name} must be {expected} (got {echo(value)}).")
     return value
 
 
@@ -129,7 +129,7 @@ def parse_object_type(value: str | None) -> str | None:
     )
     hint = f" Did you mean {' or '.join(guess)}?" if guess else ""
     raise ArgumentError(
-        f"object_type {show(value)} is not a Close event type.{hint} "
+        f"object_type {echo(value)} is not a Close event type.{hint} "
         "Call describe_event_types for the full list (tasks are task.SUBTYPE, e.g. task.lead)."
     )
 
@@ -145,7 +145,7 @@ def parse_action(value: str | None, object_type: str | None) -> str | None:
     guess = difflib.get_close_matches(value, allowed, n=1, cutoff=0.5)
     hint = f" Did you mean {guess[0]}?" if guess else ""
     scope = f"{object_type} events have" if entry else "Close events have"
-    raise ArgumentError(f"action {show(value)} is not valid here.{hint} {scope}: {', '.join(allowed)}.")
+    raise ArgumentError(f"action {echo(value)} is not valid here.{hint} {scope}: {', '.join(allowed)}.")
 
 
 def day_word(value: str) -> str | None:
@@ -190,13 +190,13 @@ def _parse_time(name: str, value: str | None, now: datetime) -> tuple[datetime |
         seconds = float(relative.group(1)) * _UNIT_SECONDS[relative.group(2)[0].lower()]
         if seconds > MAX_WINDOW_DAYS * 86400:
             raise ArgumentError(
-                f"{name} {show(value)} reaches back more than a year; Close keeps 30 days of events."
+                f"{name} {echo(value)} reaches back more than a year; Close keeps 30 days of events."
             )
         return now - timedelta(seconds=seconds), None
     moment = parse_timestamp(value.replace(" ", "T", 1) if _DATE_ONLY.match(value) else value)
     if moment is None or not 2000 <= moment.year <= 2100:
         raise ArgumentError(
-            f"{name} {show(value)} is not a time. Use an ISO 8601 date (2026-11-20), a datetime "
+            f"{name} {echo(value)} is not a time. Use an ISO 8601 date (2026-11-20), a datetime "
             "(2026-11-20T14:00:00Z; no offset means UTC), a window back from now (90m, 24h, 7d) or today, "
             "yesterday, this week, last week (their start, UTC)."
         )
@@ -268,9 +268,9 @@ class EventFilters:
             name: getattr(self, name) for name in catalog.FILTER_NAMES if getattr(self, name) is not None
         }
         if self.since is not None:
-            params["date_updated__gte"] = _close_time(self.since)
+            params["date_updated__gte"] = format_timestamp(self.since, "exact")
         if self.until is not None:
-            params["date_updated__lt"] = _close_time(self.until)
+            params["date_updated__lt"] = format_timestamp(self.until, "exact")
         return params
 
     def describe(self) -> str:
@@ -300,12 +300,6 @@ class EventFilters:
 
 def _word(label: str | None) -> str:
     return f" ({label})" if label else ""
-
-
-def _close_time(moment: datetime) -> str:
-    # Microseconds when there are any: a window continued from where a scan stopped starts mid-second.
-    precision = "microseconds" if moment.microsecond else "seconds"
-    return moment.astimezone(UTC).isoformat(timespec=precision).replace("+00:00", "Z")
 
 
 def parse_filters(
@@ -354,7 +348,7 @@ def parse_changed_field(value: str | None) -> str | None:
     if not _FIELD.fullmatch(value):
         raise ArgumentError(
             f"changed_field must be a field name like status_label, name or custom.cf_…, or a custom "
-            f"field's name (got {show(value)})."
+            f"field's name (got {echo(value)})."
         )
     return value
 
@@ -367,6 +361,3 @@ def parse_limit(value: int | None, default: int = MAX_PAGE) -> int:
             f"limit must be between 1 and {MAX_PAGE} (got {value}): Close pages hold up to {MAX_PAGE} events."
         )
     return value
-
-
-# --- our paging token -------------------------------------------------------------------

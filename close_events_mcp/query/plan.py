@@ -118,25 +118,31 @@ def plan_filters(filters: EventFilters) -> FilterPlan:
     return FilterPlan(close, local, filters.changed_field, filters.exclude_noisy)
 
 
-class ScanNote(str):
-    """The note on how many events a scan read (``Read 17 events from Close in 1 request to find
-    these; exclude_noisy dropped 6 progress updates.``) that keeps its parts: an answer with no events
-    says instead that the events read were dropped here, and by which check."""
+@dataclass(frozen=True, slots=True)
+class ScanNote:
+    """What a scan for a page read, and what the checks here dropped of it. ``text`` is its note
+    (``Read 17 events from Close in 1 request to find these; exclude_noisy dropped 6 progress
+    updates.``); an answer with no events says instead that the events read were dropped here, and by
+    which check (``empty_reason``), and keeps only ``read_text`` as the note."""
 
     read: int
-    read_text: str
-    """The note without what was dropped: ``Read 17 events from Close in 1 request.``"""
+    pages: int
     dropped: int
     dropped_text: str
 
-    def __new__(cls, read: int, pages: int, dropped: int, dropped_text: str) -> ScanNote:
-        requests = "request" if pages == 1 else "requests"
-        read_text = f"Read {read} events from Close in {pages} {requests}"
-        dropped_part = f"; {dropped_text}" if dropped_text else ""
-        note = super().__new__(cls, f"{read_text} to find these{dropped_part}.")
-        note.read, note.read_text = read, read_text + "."
-        note.dropped, note.dropped_text = dropped, dropped_text
-        return note
+    @property
+    def read_text(self) -> str:
+        """The note without what was dropped: ``Read 17 events from Close in 1 request.``"""
+        return self._read_words() + "."
+
+    @property
+    def text(self) -> str:
+        dropped_part = f"; {self.dropped_text}" if self.dropped_text else ""
+        return f"{self._read_words()} to find these{dropped_part}."
+
+    def _read_words(self) -> str:
+        requests = "request" if self.pages == 1 else "requests"
+        return f"Read {self.read} events from Close in {self.pages} {requests}"
 
     def empty_reason(self) -> str | None:
         """Why an answer with no events is empty, when the checks here dropped what Close returned."""

@@ -20,6 +20,7 @@ from typing import Any, Final, TypeGuard
 
 from close_events_mcp import catalog
 from close_events_mcp.errors import ArgumentError
+from close_events_mcp.event import format_timestamp
 from close_events_mcp.query.filters import MAX_PAGE, EventFilters, parse_filters, parse_limit
 
 MAX_TOKEN: Final = 65_536
@@ -131,7 +132,7 @@ def _valid_time(value: object) -> bool:
 
 def _iso(epoch: float | None) -> str | None:
     """Exact to the microsecond: continuations resume at a precise instant."""
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
+    return None if epoch is None else format_timestamp(datetime.fromtimestamp(epoch, UTC), "microseconds")
 
 
 def filters_from_body(kind: TokenKind, body: dict[str, Any], *, now: datetime) -> EventFilters:

@@ -35,7 +35,7 @@ from close_events_mcp.render.objects import (
     custom_values,
     fact_values,
     facts_for,
-    gist,
+    key_facts,
     object_name,
     title,
     title_fact,
@@ -165,7 +165,7 @@ def event_item(event: Event, names: NameBook, now: datetime) -> EventItem:
         user_id=event.user_id,
         user_name=names.user(event.user_id),
         object_name=None if event.object_type == "lead" else title(event.object_type, payload),
-        summary=None if updated else gist(event.object_type, payload, action=event.action) or None,
+        summary=None if updated else key_facts(event.object_type, payload, action=event.action) or None,
         changes=[_field_change(c, names) for c in changes],
         how=how(event),
         via=via(event),
@@ -296,7 +296,7 @@ def _actor_text(item: EventItem) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Said:
+class SaidAbove:
     """What the headers above a line already say, so that the line need not."""
 
     object: bool = False
@@ -307,7 +307,7 @@ class Said:
     """The object's gist (``outgoing to a@b.com``), when every line under the header shares it."""
 
 
-def event_line(item: EventItem, *, standalone: bool = False, said: Said = Said()) -> str:
+def event_line(item: EventItem, *, standalone: bool = False, said: SaidAbove = SaidAbove()) -> str:
     """``14:02 ev_… lead updated by Gob Bluth: status Potential → Qualified``: under the day's header,
     the time to the minute (``get_event`` has the second). A standalone line (outside day and lead
     headers) starts with the date and the time to the second and names the lead itself; a line under
@@ -381,7 +381,7 @@ def _own_object(item: EventItem) -> str | None:
 
 def object_header(
     events: Sequence[EventItem], *, how_said: bool, actor_said: bool = False
-) -> tuple[str, Said]:
+) -> tuple[str, SaidAbove]:
     """The header of a run of events on one object: its type, ID and title, and its gist, the actor
     and the "how" when every event of the run shares them (unless the lead's header said them); and
     what it says for the lines under it."""
@@ -396,7 +396,7 @@ def object_header(
     actor = actors.pop() if len(actors) == 1 and not actor_said else ""
     how = None if how_said else _shared_how(events)
     header += actor + (f" ({how_text(how)})" if how else "")
-    said = Said(
+    said = SaidAbove(
         object=True, actor=actor_said or bool(actor), how=how_said or how is not None, summary=bool(summary)
     )
     return header, said
@@ -429,7 +429,7 @@ def list_lines(items: Iterable[EventItem]) -> list[str]:
             lead_how = _shared_how(run)
             lead_actor = _shared_actor(run)
             lines.append(_lead_header(run, lead_how, lead_actor))
-            on_lead_said = Said(actor=bool(lead_actor), how=lead_how is not None)
+            on_lead_said = SaidAbove(actor=bool(lead_actor), how=lead_how is not None)
             for target, on_object in groupby(run, key=_own_object):
                 events = list(on_object)
                 if target is None or len(events) == 1:
@@ -464,7 +464,10 @@ def render_list(
     now: datetime,
     next_cursor: str | None,
     notes: Sequence[str] = (),
+    scan: ScanNote | None = None,
 ) -> tuple[str, EventList]:
+    """The list's text and result; ``scan``, when a scan found it, is what it read (its note is among
+    ``notes``)."""
     items = [event_item(event, names, now) for event in events]
     users = {i.user_id: i.user_name for i in items if i.user_id and i.user_name}
     all_notes = list(notes)
@@ -478,7 +481,6 @@ def render_list(
         notes=all_notes,
         users=users,
     )
-    scan = next((note for note in notes if isinstance(note, ScanNote)), None)
     return list_text(result, filters, scan), result
 
 
@@ -490,7 +492,7 @@ def list_text(result: EventList, filters: EventFilters, scan: ScanNote | None = 
     if not result.events:
         lines = [f"0 events · {filters.describe()}", empty_reasons(filters, scan)]
         if scan is not None and scan.empty_reason():
-            notes = [scan.read_text if note == scan else note for note in notes]
+            notes = [scan.read_text if note == scan.text else note for note in notes]
     else:
         noun = "event" if result.count == 1 else "events"
         lines = [f"{result.count} {noun} · {filters.describe()} · by day and lead, newest first, times UTC"]

@@ -102,10 +102,10 @@ class EventLogServer(MCPServer[AppState]):
         known = prompt.arguments or []
         unknown = sorted(set(given) - {arg.name for arg in known})
         if unknown:
-            from close_events_mcp.query.filters import show  # noqa: PLC0415  (not needed at start-up)
+            from close_events_mcp.query.filters import echo  # noqa: PLC0415  (not needed at start-up)
 
             plain = [key.isascii() and key.isidentifier() and len(key) <= 40 for key in unknown]
-            names = ", ".join(key if bare else show(key) for key, bare in zip(unknown, plain, strict=True))
+            names = ", ".join(key if bare else echo(key) for key, bare in zip(unknown, plain, strict=True))
             takes = ", ".join(f"{arg.name} (required)" if arg.required else arg.name for arg in known)
             raise MCPError(
                 INVALID_PARAMS,
@@ -126,10 +126,10 @@ class EventLogServer(MCPServer[AppState]):
         except ResourceNotFoundError as exc:
             if not str(exc).startswith("Unknown resource:"):
                 raise
-            from close_events_mcp.query.filters import show  # noqa: PLC0415  (not needed at start-up)
+            from close_events_mcp.query.filters import echo  # noqa: PLC0415  (not needed at start-up)
 
             raise ResourceNotFoundError(  # the SDK's message echoes the URI raw, control characters too
-                f"No resource {show(uri, 120)}. Resources: close-events://event-types, "
+                f"No resource {echo(uri, 120)}. Resources: close-events://event-types, "
                 "close-events://event-types/{object_type}, close-events://event/{event_id}."
             ) from None
 

@@ -38,12 +38,12 @@ def register(server: MCPServer[AppState]) -> None:
     )
     def event_type(object_type: str) -> str:
         from close_events_mcp import catalog  # noqa: PLC0415
-        from close_events_mcp.query.filters import show  # noqa: PLC0415
+        from close_events_mcp.query.filters import echo  # noqa: PLC0415
         from close_events_mcp.render.describe import describe_catalog  # noqa: PLC0415
 
         if catalog.lookup(object_type) is None:
             raise ResourceNotFoundError(
-                f"{show(object_type)} is not a Close event type; see close-events://event-types."
+                f"{echo(object_type)} is not a Close event type; see close-events://event-types."
             )
         return describe_catalog(object_type)[0]
 
