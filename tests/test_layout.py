@@ -53,3 +53,11 @@ def test_no_module_imports_one_that_imports_it_back():
 
     for name in sorted(graph):
         visit(name, [])
+
+
+def test_the_public_surface_is_what_all_names_and_errors_are_one_tree():
+    public = {name: getattr(close_events_mcp, name) for name in close_events_mcp.__all__}
+    errors = [value for value in public.values() if isinstance(value, type) and issubclass(value, Exception)]
+    assert public["__version__"] and len(errors) >= 10
+    tree = [error for error in errors if error is not close_events_mcp.ConfigError]
+    assert all(issubclass(error, close_events_mcp.UserFacingError) for error in tree)

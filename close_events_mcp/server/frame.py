@@ -5,7 +5,7 @@ answer as a ``CallToolResult`` within the size cap, with the credential redacted
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, get_origin
 
@@ -39,12 +39,28 @@ def progress_to(ctx: Context[AppState, Any]) -> OnPage:
     return report
 
 
+Work = Callable[[AppState], Awaitable[Draft]]
+"""A call's work, given the server's state: its answer, to be rendered."""
+
+
+async def answer(state: AppState, work: Work) -> CallToolResult:
+    """The frame every tool call and the event resource share: the work within the call's deadline
+    (``TimeoutError`` past it), the answer rendered to fit the size cap. Rendering runs in a worker
+    thread: cleaning a huge or hostile CRM text never holds up other clients' calls, and a call whose
+    rendering outlasts the deadline ends on time. What the caller is told of a failure depends on the
+    surface: ``tool_errors`` for tools, the resource's own errors for resources."""
+    settings = state.settings
+    with anyio.fail_after(settings.call_timeout):
+        draft = await work(state)
+        return await anyio.to_thread.run_sync(finished, draft, settings, abandon_on_cancel=True)
+
+
 @contextmanager
 def tool_errors(timeout: float) -> Iterator[None]:
-    """Run a tool body within the call's deadline; anticipated failures become ToolErrors."""
+    """Anticipated failures of a tool call as ToolErrors: past the deadline (``timeout``), or one with
+    a message for the model."""
     try:
-        with anyio.fail_after(timeout):
-            yield
+        yield
     except TimeoutError:
         raise ToolError(
             f"The call took longer than its {timeout:g} s limit (CLOSE_EVENTS_CALL_TIMEOUT) and was "

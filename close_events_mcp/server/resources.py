@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import TextContent
 
 from close_events_mcp.errors import ArgumentError, UserFacingError
-from close_events_mcp.server.frame import finished, state_of
+from close_events_mcp.server.frame import answer, state_of
 from close_events_mcp.state import AppState
 
 
@@ -59,11 +58,7 @@ def register(server: MCPServer[AppState]) -> None:
 
         state = state_of(ctx)
         try:
-            with anyio.fail_after(state.settings.call_timeout):
-                draft = await event_detail(state, event_id)
-                answer = await anyio.to_thread.run_sync(
-                    finished, draft, state.settings, abandon_on_cancel=True
-                )
+            answered = await answer(state, lambda current: event_detail(current, event_id))
         except ArgumentError as exc:
             raise ResourceNotFoundError(str(exc)) from None
         except UserFacingError as exc:
@@ -73,4 +68,4 @@ def register(server: MCPServer[AppState]) -> None:
                 f"Close did not answer within {state.settings.call_timeout:g} s (CLOSE_EVENTS_CALL_TIMEOUT); "
                 "try again."
             ) from None
-        return "\n".join(block.text for block in answer.content if isinstance(block, TextContent))
+        return "\n".join(block.text for block in answered.content if isinstance(block, TextContent))

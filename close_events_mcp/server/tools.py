@@ -8,18 +8,16 @@ read-only, not destructive, idempotent, open-world (they read a live CRM). The w
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any, Final
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from close_events_mcp.query.filters import MAX_PAGE, FilterArguments
-from close_events_mcp.render.capping import Draft
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
-from close_events_mcp.server.frame import finished, progress_to, state_of, tool_errors
+from close_events_mcp.server.frame import Work, answer, progress_to, state_of, tool_errors
 from close_events_mcp.state import AppState
 
 MAX_SCAN: Final = 1_000_000
@@ -95,22 +93,14 @@ def described(docstring: str) -> str:
     return "\n\n".join(" ".join(paragraph.split("\n")) for paragraph in paragraphs)
 
 
-Work = Callable[[AppState], Awaitable[Draft]]
-"""A tool's work, given the server's state: its answer, to be rendered. Each tool calls its function in
-``answers`` with typed arguments (the filters as one ``FilterArguments``), imported in the tool's body
-so that start-up does not load the engine and the renderers; mypy checks the call all the same."""
-
-
 async def answered(ctx: Ctx, work: Work) -> CallToolResult:
-    """The frame every tool shares: the work, within the call's deadline, its errors as short tool
-    errors, the answer rendered to fit the size cap. Rendering runs in a worker thread: cleaning a huge
-    or hostile CRM text never holds up other clients' calls, and a call whose rendering outlasts the
-    deadline ends on time."""
+    """A tool's answer through the shared frame (``frame.answer``), its failures as short tool errors.
+    Each tool calls its function in ``answers`` with typed arguments (the filters as one
+    ``FilterArguments``), imported in the tool's body so that start-up does not load the engine and
+    the renderers; mypy checks the call all the same."""
     state = state_of(ctx)
-    settings = state.settings
-    with tool_errors(settings.call_timeout):
-        draft = await work(state)
-        return await anyio.to_thread.run_sync(finished, draft, settings, abandon_on_cancel=True)
+    with tool_errors(state.settings.call_timeout):
+        return await answer(state, work)
 
 
 def register(server: MCPServer[AppState]) -> None:
