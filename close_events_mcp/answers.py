@@ -19,9 +19,10 @@ from close_events_mcp.errors import ArgumentError, NotFound
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.query.filters import EventFilters, FilterArguments, parse_event_id, parse_object_type
 from close_events_mcp.query.plan import plan_filters
-from close_events_mcp.render.capping import Draft
+from close_events_mcp.render.capping import Draft, left_out_note
 from close_events_mcp.render.describe import describe_catalog
-from close_events_mcp.render.events import event_item, event_line, render_detail, render_list
+from close_events_mcp.render.events import event_item, render_detail, render_list
+from close_events_mcp.render.poll import poll_text
 from close_events_mcp.results import EventList, PollEvents
 from close_events_mcp.state import AppState
 
@@ -36,14 +37,6 @@ async def filters_for(state: AppState, now: datetime, arguments: FilterArguments
         if field_id:
             filters = replace(filters, changed_field=f"custom.{field_id}")
     return filters
-
-
-def left_out_note(left_out: int, then: str) -> str:
-    noun = "event" if left_out == 1 else "events"
-    return (
-        f"{left_out} more {noun} did not fit this server's answer size cap (CLOSE_EVENTS_MAX_OUTPUT_CHARS); "
-        f"{then} continues with {'it' if left_out == 1 else 'them'}."
-    )
 
 
 async def list_events(
@@ -164,25 +157,6 @@ async def poll_events(
         return poll_text(result, left_out=len(items) - shown), result
 
     return Draft(render, len(items))
-
-
-def poll_text(result: PollEvents, *, left_out: int) -> str:
-    window = f"{result.since} → {result.until}"
-    if result.events:
-        noun = "event" if result.count == 1 else "events"
-        lines = [f"{result.count} new {noun} ({window}), oldest first, times UTC:"]
-        lines += [f"  {event_line(item, standalone=True)}" for item in result.events]
-    else:
-        lines = [f"No new events ({window}, times UTC)."]
-    if left_out:
-        lines.append(f"Note: {left_out_note(left_out, 'the checkpoint')}")
-    lines.append(f"checkpoint: {result.checkpoint}")
-    lines.append(
-        "More are waiting: call poll_events again now with this checkpoint."
-        if result.more
-        else "Next time, call poll_events with this checkpoint."
-    )
-    return "\n".join(lines)
 
 
 async def describe_event_types(object_type: str | None) -> Draft:

@@ -190,3 +190,12 @@ def _longest_string(node: object, path: str) -> tuple[str, Any, Any, str] | None
             if deeper is not None and (best is None or len(deeper[3]) > len(best[3])):
                 best = deeper
     return best
+
+
+def left_out_note(left_out: int, then: str) -> str:
+    """What an answer cut to the size cap says of the events it left out, and what brings them."""
+    noun = "event" if left_out == 1 else "events"
+    return (
+        f"{left_out} more {noun} did not fit this server's answer size cap (CLOSE_EVENTS_MAX_OUTPUT_CHARS); "
+        f"{then} continues with {'it' if left_out == 1 else 'them'}."
+    )
