@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from close_events_mcp import catalog
-from close_events_mcp.engine.digest import TOP_LEADS, Tally, build_digest, combine, digest_text
+from close_events_mcp.engine.digest import TOP_LEADS, Tally, build_digest, combine
 from close_events_mcp.engine.page import CUT_WORDS, list_page
 from close_events_mcp.engine.poll import poll
 from close_events_mcp.engine.scan import OnPage, Scanner, from_micros
@@ -21,6 +21,7 @@ from close_events_mcp.query.filters import EventFilters, FilterArguments, parse_
 from close_events_mcp.query.plan import plan_filters
 from close_events_mcp.render.capping import Draft, left_out_note
 from close_events_mcp.render.describe import describe_catalog
+from close_events_mcp.render.digest import digest_text
 from close_events_mcp.render.events import event_item, render_detail, render_list
 from close_events_mcp.render.poll import poll_text
 from close_events_mcp.results import EventList, PollEvents

@@ -20,10 +20,11 @@ from mcp import Client
 
 from close_events_mcp.close.names import NameBook
 from close_events_mcp.engine import digest as digest_module
-from close_events_mcp.engine.digest import Tally, build_digest, digest_text
+from close_events_mcp.engine.digest import Tally, build_digest
 from close_events_mcp.engine.scan import ScanResult
 from close_events_mcp.event import Event, parse_timestamp
 from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.render.digest import digest_text
 from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import build_demo_org

@@ -16,9 +16,10 @@ import pytest
 from mcp import Client
 
 from close_events_mcp.close.names import NameBook
-from close_events_mcp.engine.digest import Tally, build_digest, digest_text, estimate_tokens
+from close_events_mcp.engine.digest import Tally, build_digest
 from close_events_mcp.engine.scan import ScanResult
 from close_events_mcp.event import Event, parse_timestamp
+from close_events_mcp.render.digest import digest_text, estimate_tokens
 from close_events_mcp.server.app import build_server
 from close_events_sandbox.seed import DEMO_MEMBER_API_KEY
 from tests.conftest import NOW, clock, make_settings, text_of
