@@ -23,6 +23,7 @@ from close_events_mcp.close.names import NameBook
 from close_events_mcp.engine.scan import ScanResult
 from close_events_mcp.event import Event, format_timestamp
 from close_events_mcp.query.filters import EventFilters
+from close_events_mcp.query.plan import fields_matched
 from close_events_mcp.render.changes import field_changes
 from close_events_mcp.render.events import is_withheld
 from close_events_mcp.render.objects import key_facts
@@ -91,10 +92,9 @@ are looked up."""
 _DELETABLE = frozenset({"lead", "contact", "opportunity", "custom_object"})
 _STATUS_FIELDS = frozenset({"status_id", "status_label", "status_type"})
 _STATUS_NAMES = frozenset({"status", "status_label", "status_id"})
-_MATCH_SUFFIXES = ("", "_id", "_label", "_name", "_formatted")
-"""What ``changed_field=X`` matches besides ``X`` (``query.plan``'s rule, so counts match the calls)."""
-_STATUS_MATCHED = frozenset("status" + suffix for suffix in _MATCH_SUFFIXES)
-_TYPE_MATCHED = frozenset("status_type" + suffix for suffix in _MATCH_SUFFIXES)
+_STATUS_MATCHED = fields_matched("status")
+"""What the follow-up call's ``changed_field=status`` lists (the plan's own rule, so counts match it)."""
+_TYPE_MATCHED = fields_matched("status_type")
 _JOB_ACTIONS = frozenset({"created", "completed", "paused", "canceled", "reverting", "reverted"})
 HOWS: Final = ("by hand", "via API", "by bulk action", "by merge", "by import revert")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from close_events_mcp import catalog
 from close_events_mcp.event import Event
@@ -26,6 +27,12 @@ NOISY = frozenset(NOISE)
 _NOISE_WORDS = {"progress": ("progress update", "progress updates"), "autosave": ("autosave", "autosaves")}
 _SELECTIVITY = {"request_id": 32, "object_id": 16, "lead_id": 8, "user_id": 4, "object_type": 2, "action": 1}
 _FIELD_SUFFIXES = ("", "_id", "_label", "_name", "_formatted")
+
+
+@lru_cache(maxsize=64)  # bounded: changed_field comes from callers
+def fields_matched(changed_field: str) -> frozenset[str]:
+    """The changed fields ``changed_field`` matches: itself and its ``_id``/``_label``/… twins."""
+    return frozenset(changed_field + suffix for suffix in _FIELD_SUFFIXES)
 
 
 def _sent_to_close(asked: frozenset[str]) -> frozenset[str]:
@@ -64,10 +71,8 @@ class FilterPlan:
             noise = NOISE.get((catalog.LEGACY_NAMES.get(event.object_type, event.object_type), event.action))
             if noise is not None:
                 return noise
-        if self.changed_field:
-            wanted = {self.changed_field + suffix for suffix in _FIELD_SUFFIXES}
-            if not wanted & set(event.changed_fields):
-                return "changed_field"
+        if self.changed_field and fields_matched(self.changed_field).isdisjoint(event.changed_fields):
+            return "changed_field"
         return None
 
     def dropped_text(self, dropped: Mapping[str, int]) -> str:
