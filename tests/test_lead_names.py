@@ -19,8 +19,7 @@ from close_events_mcp.state import NAME_LOOKUP_SHARE, AppState
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from tests.conftest import clock, make_settings, text_of
-from tests.orgs import without_payload_keys
-from tests.test_names import ASGI
+from tests.orgs import ASGI, forbidding, without_payload_keys
 from tests.virtual_time import VIRTUAL_TIME
 
 pytestmark = pytest.mark.anyio
@@ -44,16 +43,7 @@ def without_lead_names(org: DemoOrg) -> DemoOrg:
 
 def forbidding_leads(app: SandboxApp, refused: list[str]) -> ASGI:
     """The emulator, except that ``GET /lead/{id}/`` is forbidden (a key without that permission)."""
-
-    async def guarded(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/v1/lead/"):
-            refused.append(scope["path"])
-            await send({"type": "http.response.start", "status": 403, "headers": []})
-            await send({"type": "http.response.body", "body": b'{"error": "Forbidden"}'})
-            return
-        await app(scope, receive, send)
-
-    return guarded
+    return forbidding(app, lambda path: path.startswith("/api/v1/lead/"), refused)
 
 
 async def test_a_first_digest_names_its_busiest_lead_that_no_event_of_the_window_names(demo_org):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -17,11 +15,9 @@ from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import DEMO_MEMBER_API_KEY
 from tests.conftest import clock, make_settings, text_of
-from tests.orgs import without_payload_keys
+from tests.orgs import ASGI, forbidding, without_payload_keys
 
 pytestmark = pytest.mark.anyio
-
-ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 NAME_KEYS = ("user_name", "user_full_name", "created_by_name", "updated_by_name", "assigned_to_name")
@@ -33,19 +29,8 @@ def nameless(org: DemoOrg) -> DemoOrg:
 
 
 def forbidding_users(app: SandboxApp, refused: list[str] | None = None) -> ASGI:
-    """The emulator, except that ``GET /user/`` is forbidden (as for a key without that permission);
-    each refused request is noted in ``refused``."""
-
-    async def guarded(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].endswith("/user/"):
-            if refused is not None:
-                refused.append(scope["path"])
-            await send({"type": "http.response.start", "status": 403, "headers": []})
-            await send({"type": "http.response.body", "body": b'{"error": "Forbidden"}'})
-            return
-        await app(scope, receive, send)
-
-    return guarded
+    """The emulator, except that ``GET /user/`` is forbidden; each refused request is noted in ``refused``."""
+    return forbidding(app, lambda path: path.endswith("/user/"), refused)
 
 
 def user_lookups(app: SandboxApp) -> list[str]:
