@@ -23,7 +23,6 @@ NOISE: dict[tuple[str, str], catalog.Noise] = {
 }
 """What exclude_noisy drops, by (object type, action): every action the catalog marks as noise, and
 which noise it is (autosave or progress)."""
-NOISY = frozenset(NOISE)
 _NOISE_WORDS = {"progress": ("progress update", "progress updates"), "autosave": ("autosave", "autosaves")}
 _SELECTIVITY = {"request_id": 32, "object_id": 16, "lead_id": 8, "user_id": 4, "object_type": 2, "action": 1}
 _FIELD_SUFFIXES = ("", "_id", "_label", "_name", "_formatted")
