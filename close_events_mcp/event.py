@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from close_events_mcp.errors import BadResponse
@@ -45,6 +45,19 @@ def format_timestamp(moment: datetime, precision: Precision = "seconds") -> str:
     elif precision == "exact":
         precision = "microseconds" if moment.microsecond else "seconds"
     return moment.replace(tzinfo=None).isoformat(timespec=precision) + "Z"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """A time as whole microseconds since the epoch: how scans, tokens and the store compare times."""
+    return (moment - _EPOCH) // _MICRO
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + value * _MICRO
 
 
 def safe_id(value: object) -> str | None:

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from close_events_mcp.close.client import CloseClient
-from close_events_mcp.engine.scan import ScanLimits, Scanner, ScanResult, from_micros
+from close_events_mcp.engine.scan import ScanLimits, Scanner, ScanResult
 from close_events_mcp.errors import RateLimited, ServerError
-from close_events_mcp.event import Event
+from close_events_mcp.event import Event, from_micros
 from close_events_mcp.query.filters import EventFilters, parse_filters
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.seed import build_demo_org

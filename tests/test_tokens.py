@@ -11,8 +11,8 @@ import zlib
 import pytest
 
 from close_events_mcp.engine.poll import Checkpoint
-from close_events_mcp.engine.scan import micros
 from close_events_mcp.errors import ArgumentError
+from close_events_mcp.event import micros
 from close_events_mcp.query.filters import parse_filters
 from close_events_mcp.query.tokens import CHECKPOINT, MAX_TOKEN, seal
 from tests.conftest import NOW
