@@ -14,9 +14,9 @@ from close_events_mcp import catalog
 from close_events_mcp.engine.digest import TOP_LEADS, Tally, build_digest, combine
 from close_events_mcp.engine.page import CUT_WORDS, list_page
 from close_events_mcp.engine.poll import poll
-from close_events_mcp.engine.scan import OnPage, Scanner, from_micros
+from close_events_mcp.engine.scan import OnPage, Scanner
 from close_events_mcp.errors import ArgumentError, NotFound
-from close_events_mcp.event import Event, format_timestamp
+from close_events_mcp.event import Event, format_timestamp, from_micros
 from close_events_mcp.query.filters import EventFilters, FilterArguments, parse_event_id, parse_object_type
 from close_events_mcp.query.plan import plan_filters
 from close_events_mcp.render.capping import Draft, left_out_note
@@ -24,6 +24,7 @@ from close_events_mcp.render.describe import describe_catalog
 from close_events_mcp.render.digest import digest_text
 from close_events_mcp.render.events import event_item, render_detail, render_list
 from close_events_mcp.render.poll import poll_text
+from close_events_mcp.render.store import store_notes
 from close_events_mcp.results import EventList, PollEvents
 from close_events_mcp.state import AppState
 
@@ -45,6 +46,7 @@ async def list_events(
 ) -> Draft:
     now = state.clock()
     filters = await filters_for(state, now, arguments)
+    store = await state.open_store()
     page = await list_page(
         state.client,
         filters,
@@ -54,7 +56,9 @@ async def list_events(
         limits=state.limits(),
         on_page=on_page,
         on_event=state.names.learn,
+        store=store,
     )
+    page.notes.extend(state.store_note())
     await state.learn_names(page.events)
 
     def render(shown: int) -> tuple[str, EventList]:
@@ -76,13 +80,22 @@ async def list_events(
 async def event_detail(state: AppState, event_id: str) -> Draft:
     """One event rendered in full (get_event and the event resource)."""
     event_id = parse_event_id(event_id)
+    store = await state.open_store()
     try:
         raw = await state.client.get_event(event_id)
     except NotFound:
-        raise ArgumentError(
-            f"No event {event_id}: it does not exist in this organization, or it is older than "
-            f"Close's {catalog.RETENTION_DAYS}-day retention. list_events finds current event IDs."
-        ) from None
+        kept = await store.get(event_id) if store is not None else None
+        if kept is None:
+            raise ArgumentError(
+                f"No event {event_id}: it does not exist in this organization, or it is older than "
+                f"Close's {catalog.RETENTION_DAYS}-day retention"
+                f"{' and not in the local store' if store is not None else ''}. list_events finds current "
+                "event IDs."
+            ) from None
+        raw = kept
+    else:
+        if store is not None:
+            await store.keep([raw])
     event = Event.from_close(raw)
     await state.learn_names([event], payload_fields=True)
     now = state.clock()
@@ -97,6 +110,7 @@ async def summarize_events(
     plan = plan_filters(filters)
     until = filters.until or now
     since = filters.since or until - timedelta(days=1)
+    store = await state.open_store()
     result = await Scanner(
         state.client,
         plan.close,
@@ -105,6 +119,7 @@ async def summarize_events(
         until=until,
         limits=state.limits(max_events),
         on_page=on_page,
+        store=store,
     ).run()
     tally = combine(result.sinks)
     notable = [entry[2] for entries in tally.notable.values() for entry in entries]
@@ -118,6 +133,7 @@ async def summarize_events(
     )
     if note := plan.note():
         digest.notes.append(note)
+    digest.notes.extend([*store_notes(result, store), *state.store_note()])
     if not result.complete:
         rest = format_timestamp(from_micros(result.covered_from), "microseconds")
         digest.notes.append(
@@ -138,7 +154,7 @@ async def poll_events(
     filters = await filters_for(state, now, arguments)
     outcome = await poll(
         state.client, filters, checkpoint=checkpoint, limit=limit, now=now, limits=state.limits(),
-        on_page=on_page,
+        on_page=on_page, store=await state.open_store(),
     )  # fmt: skip
     await state.learn_names([event for event, _ in outcome.delivered])
     items = [

@@ -85,6 +85,11 @@ class Settings:
     scan_max_pages: int = 1_500
     """Requests one scan may make: half as many again as its events fill (see ``page_budget``)."""
     demo: bool = False
+    store: str = "off"
+    """``CLOSE_EVENTS_STORE``: "off", "" (SQLite under the user data directory), a path, or a
+    ``postgresql://`` address (``store.location``). Settings made in code default to no store."""
+    store_retention_days: int = 365
+    """Events older than this many days are dropped from the store; 0 keeps them for ever."""
     http_token: Secret | None = field(default=None, repr=False)
     """HTTP transport: the bearer token every client must send; never a Close credential."""
     http_allowed_hosts: tuple[str, ...] = ()
@@ -99,7 +104,10 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in any output."""
         held = (self.credential.secret if self.credential else None, self.http_token)
-        return tuple(secret.reveal() for secret in held if secret is not None)
+        store_password = urlsplit(self.store).password if "://" in self.store else None
+        return tuple(secret.reveal() for secret in held if secret is not None) + (
+            (store_password,) if store_password else ()
+        )
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -198,4 +206,6 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         scan_concurrency=_int_env(env, "CLOSE_EVENTS_SCAN_CONCURRENCY", 8, 1, 32),
         scan_max_events=max_events,
         scan_max_pages=page_budget(max_events),
+        store=env.get("CLOSE_EVENTS_STORE", "").strip(),
+        store_retention_days=_int_env(env, "CLOSE_EVENTS_STORE_RETENTION", 365, 0, 36_500),
     )

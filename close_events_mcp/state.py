@@ -18,6 +18,7 @@ from close_events_mcp.event import Event
 if TYPE_CHECKING:
     from close_events_mcp.close.client import CloseClient
     from close_events_mcp.engine.scan import ScanLimits
+    from close_events_mcp.store.gateway import StoreGateway
 
 NAME_LOOKUP_SHARE = 0.25
 """The share of a call's time left that looking up unnamed leads may take."""
@@ -31,6 +32,19 @@ class AppState:
     client: CloseClient
     names: NameBook = field(default_factory=NameBook)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    store: StoreGateway | None = None
+    """The local event store, when one is configured (``CLOSE_EVENTS_STORE``)."""
+
+    async def open_store(self) -> StoreGateway | None:
+        """The store, ready for this call; None when there is none or it cannot be used now."""
+        if self.store is None or await self.store.open(self.client) is None:
+            return None
+        return self.store
+
+    def store_note(self) -> list[str]:
+        """Why the store was not used, said in one answer after it failed."""
+        note = self.store.take_note() if self.store is not None else None
+        return [note] if note else []
 
     def limits(self, max_events: int | None = None) -> ScanLimits:
         from close_events_mcp.engine.scan import ScanLimits  # noqa: PLC0415  (the scan engine loads on first use)

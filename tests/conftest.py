@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
 
+os.environ.setdefault("CLOSE_EVENTS_STORE", "off")  # no test keeps events in the user data directory
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BASE_URL = "http://sandbox.test/api/v1"
 
@@ -118,6 +120,7 @@ KINDS: dict[str, str] = {
     "test_seed.py": "unit",
     "test_server_json.py": "unit",
     "test_startup.py": "unit",
+    "test_store.py": "unit",
     "test_text.py": "unit",
     "test_token_budget.py": "unit",
     "test_tokens.py": "unit",

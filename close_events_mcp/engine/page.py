@@ -7,16 +7,20 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from close_events_mcp import catalog
 from close_events_mcp.close.client import CloseClient
-from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner, from_micros, micros
+from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner
 from close_events_mcp.errors import ArgumentError, BadRequest
-from close_events_mcp.event import Event, format_timestamp
+from close_events_mcp.event import Event, format_timestamp, from_micros, micros
 from close_events_mcp.query.filters import EVENT_ID, MAX_PAGE, EventFilters, echo, parse_limit
 from close_events_mcp.query.plan import FilterPlan, ScanNote, plan_filters
 from close_events_mcp.query.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
+from close_events_mcp.render.store import store_notes
+
+if TYPE_CHECKING:
+    from close_events_mcp.store.gateway import StoreGateway
 
 
 @dataclass(slots=True)
@@ -106,9 +110,11 @@ async def list_page(
     limits: ScanLimits,
     on_page: OnPage | None = None,
     on_event: Callable[[Event], None] | None = None,
+    store: StoreGateway | None = None,
 ) -> Page:
     """A page of events; when filters are checked here, every event the scan reads goes to
-    ``on_event``, not only those shown."""
+    ``on_event``, not only those shown. With a store, a window reaching past Close's retention is
+    scanned (the store answers for what Close no longer has) and every page read is kept."""
     notes: list[str] = []
     token: PageToken | None = None
     if cursor:
@@ -123,22 +129,29 @@ async def list_page(
     else:
         page_size = parse_limit(limit)
     horizon = now - timedelta(days=catalog.RETENTION_DAYS)
-    if filters.since is not None and filters.since < horizon:
+    older_than_close = filters.since is not None and filters.since < horizon
+    if older_than_close and store is None:
         notes.append(
             f"Close keeps {catalog.RETENTION_DAYS} days of events: nothing before "
             f"{format_timestamp(horizon)} exists."
         )
     plan = plan_filters(filters)
-    if plan.is_local or (token is not None and token.extra):
-        page = await _scan_page(client, plan, filters, page_size, token, now, limits, on_page, on_event)
+    if plan.is_local or (token is not None and token.extra) or (older_than_close and store is not None):
+        page = await _scan_page(
+            client, plan, filters, page_size, token, now, limits, on_page, on_event, store
+        )
     else:
-        page = await _close_page(client, filters, page_size, token.close_cursor if token else None)
+        page = await _close_page(client, filters, page_size, token.close_cursor if token else None, store)
     page.notes[:0] = notes
     return page
 
 
 async def _close_page(
-    client: CloseClient, filters: EventFilters, page_size: int, close_cursor: str | None
+    client: CloseClient,
+    filters: EventFilters,
+    page_size: int,
+    close_cursor: str | None,
+    store: StoreGateway | None,
 ) -> Page:
     params = {**filters.to_params(), "_limit": str(page_size)}
     if close_cursor:
@@ -155,7 +168,10 @@ async def _close_page(
             f"come from another server process, or be too old); start again without {CURSOR.argument}, "
             f"with the filters it carried: {start_again(filters, page_size)}"
         ) from None
-    events = [Event.from_close(raw) for raw in body["data"] if isinstance(raw, dict)]
+    raws = [raw for raw in body["data"] if isinstance(raw, dict)]
+    events = [Event.from_close(raw) for raw in raws]
+    if store is not None:
+        await store.keep(raws)
     next_close = body.get("cursor_next")
     next_cursor = None
     if isinstance(next_close, str) and next_close and events:
@@ -189,6 +205,7 @@ async def _scan_page(
     limits: ScanLimits,
     on_page: OnPage | None,
     on_event: Callable[[Event], None] | None,
+    store: StoreGateway | None,
 ) -> Page:
     boundary, skip = _resume_state(token.extra) if token else (None, frozenset[str]())
     since = filters.since or now - timedelta(days=catalog.RETENTION_DAYS)
@@ -204,12 +221,14 @@ async def _scan_page(
         until=until,
         limits=limits,
         on_page=on_page,
+        store=store,
     ).run()
     found = [event for sink in result.sinks for event in sink.events]
     events = found[:page_size]
     notes = [note] if (note := plan.note()) else []
     scan = ScanNote(result.events, result.pages, dropped.total(), plan.dropped_text(dropped))
     notes.append(scan.text)
+    notes.extend(store_notes(result, store))
     page = Page(filters, events, None, notes, page_size, skip, boundary, scan)
     if len(found) > page_size or (events and len(events) == page_size and not result.complete):
         page.next_cursor = page.resume_after(len(events))

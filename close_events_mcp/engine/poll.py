@@ -25,15 +25,15 @@ import math
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import anyio
 
 from close_events_mcp.close.client import CloseClient
 from close_events_mcp.engine.page import Matches
-from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner, from_micros, micros
+from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner
 from close_events_mcp.errors import ArgumentError, RateLimited
-from close_events_mcp.event import Event, format_timestamp
+from close_events_mcp.event import Event, format_timestamp, from_micros, micros
 from close_events_mcp.query.filters import MAX_PAGE, EventFilters
 from close_events_mcp.query.plan import FilterPlan, plan_filters
 from close_events_mcp.query.tokens import (
@@ -45,6 +45,9 @@ from close_events_mcp.query.tokens import (
     unseal,
     valid_micros,
 )
+
+if TYPE_CHECKING:
+    from close_events_mcp.store.gateway import StoreGateway
 
 OVERLAP: Final = timedelta(minutes=5)
 _OVERLAP_MICROS: Final = OVERLAP // timedelta(microseconds=1)
@@ -165,6 +168,7 @@ class _Walk:
     state: Checkpoint
     limits: ScanLimits
     on_page: OnPage | None
+    store: StoreGateway | None = None
     found: list[Event] = field(default_factory=list)
     requests: int = 0
     events_read: int = 0
@@ -193,7 +197,10 @@ class _Walk:
             "_limit": str(size),
         }
         page = await self.client.list_events(params)
-        events = [Event.from_close(raw) for raw in page["data"] if isinstance(raw, dict)]
+        raws = [raw for raw in page["data"] if isinstance(raw, dict)]
+        events = [Event.from_close(raw) for raw in raws]
+        if self.store is not None:
+            await self.store.keep(raws)
         await self._count(1, len(events))
         cursor = page.get("cursor_next")
         return events, not (isinstance(cursor, str) and cursor and events)
@@ -209,6 +216,7 @@ class _Walk:
             limits=self.limits,
             order="oldest",
             on_page=self._scan_progress(),
+            store=self.store,
         ).run()
         self.found += (event for sink in result.sinks for event in sink.events)
         return result.covered_to
@@ -274,7 +282,11 @@ async def poll(
     now: datetime,
     limits: ScanLimits,
     on_page: OnPage | None = None,
+    store: StoreGateway | None = None,
 ) -> PollResult:
+    """What is new since ``checkpoint``; with a store, what it holds completely is read from it (and
+    what Close returns is kept in it), so a checkpoint resumes exactly where it left off whichever
+    process serves it."""
     if checkpoint:
         state = Checkpoint.decode(checkpoint, now=now)
         conflicts = conflicting_filters(state.filters, filters)
@@ -286,7 +298,7 @@ async def poll(
     else:
         start = micros(filters.since or now)
         state = Checkpoint(filters, start, start)
-    walk = _Walk(client, plan_filters(state.filters), state, limits, on_page, density=state.density)
+    walk = _Walk(client, plan_filters(state.filters), state, limits, on_page, store, density=state.density)
     end = micros(now)
     low = await walk.forward(state.resume, end, limit)
     if walk.requests == 0:

@@ -25,30 +25,25 @@ import itertools
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Generic, Literal, Protocol, TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 import anyio
 
+from close_events_mcp.catalog import RETENTION_DAYS
 from close_events_mcp.close.client import CloseClient
 from close_events_mcp.close.turns import own_lane, ranked
 from close_events_mcp.errors import RateLimited, UserFacingError
-from close_events_mcp.event import Event, format_timestamp
+from close_events_mcp.event import Event, format_timestamp, from_micros, micros
 from close_events_mcp.query.filters import MAX_PAGE, EventFilters
+from close_events_mcp.store.events import Range, missing, query_key
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
+if TYPE_CHECKING:
+    from close_events_mcp.store.gateway import StoreGateway
+
 Order = Literal["newest", "oldest"]
 OnPage = Callable[[int, int], Awaitable[None]]
 """Called after every page with (pages read, events read) so far."""
-
-
-def micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICRO
-
-
-def from_micros(value: int) -> datetime:
-    return _EPOCH + value * _MICRO
 
 
 class Sink(Protocol):
@@ -109,6 +104,10 @@ class ScanResult(Generic[S]):
     rate limit would have made a request wait past the deadline), or None."""
     error: UserFacingError | None = None
     """The rate-limit refusal that cut the scan short (``cut_by`` "rate limit")."""
+    stored: int = 0
+    """Events of the window that came from the local store instead of Close."""
+    missing: list[Range] = field(default_factory=list)
+    """Parts of the window older than Close's retention that the store does not hold either."""
 
     @property
     def sinks(self) -> list[S]:
@@ -121,6 +120,7 @@ class _Progress:
     pages: int = 0
     cut_by: str | None = None
     error: UserFacingError | None = None
+    stored: int = 0
     stop: anyio.Event = field(default_factory=anyio.Event)
 
 
@@ -138,9 +138,13 @@ class Scanner(Generic[S]):
         limits: ScanLimits,
         order: Order = "newest",
         on_page: OnPage | None = None,
+        store: StoreGateway | None = None,
     ) -> None:
         self._client = client
         self._base = {k: v for k, v in filters.to_params().items() if not k.startswith("date_updated")}
+        self._store = store
+        self._query = query_key(self._base)
+        self._missing: list[Range] = []
         self._make_sink = make_sink
         self._since, self._until = micros(since), micros(until)
         self._limits = limits
@@ -161,18 +165,21 @@ class Scanner(Generic[S]):
         now, deadline = anyio.current_time(), anyio.current_effective_deadline()
         if math.isfinite(deadline):
             self._soft_deadline = now + (deadline - now) * self._limits.time_share
-        first = Slice(self._since, self._until, self._make_sink())
-        self._slices.append(first)
         # Within the soft deadline, so that the client waits for Close's rate limit only as long as
         # what was read can still be reported; and in a lane of its own, so that concurrent calls
         # take turns at the rate limit instead of the one with the most workers taking it all.
         with own_lane(), anyio.CancelScope(deadline=self._soft_deadline) as budget:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._watch_stop, group.cancel_scope)
-                remaining = await self._walk(first, first_page_only=True)
-                if remaining is not None and not self._progress.stop.is_set():
-                    self._split(remaining, first)
+                if await self._from_store():
                     await self._walk_all()
+                else:
+                    first = Slice(self._since, self._until, self._make_sink())
+                    self._slices.append(first)
+                    remaining = await self._walk(first, first_page_only=True)
+                    if remaining is not None and not self._progress.stop.is_set():
+                        self._split(remaining, first)
+                        await self._walk_all()
                 group.cancel_scope.cancel()
         progress = self._progress
         if budget.cancelled_caught:
@@ -183,6 +190,51 @@ class Scanner(Generic[S]):
             # so that an outage never passes for a quiet stretch of the window.
             raise progress.error
         return result
+
+    async def _from_store(self) -> bool:
+        """Slices for the window as the store holds it: what it holds completely filled from it, what
+        only it could hold (older than Close's retention) but does not marked missing, and the rest
+        (the latest hour always among it) left to read from Close, cut for the workers. False when the
+        store holds none of the window: it is then read from Close as without a store."""
+        store = self._store
+        if store is None:
+            return False
+        horizon = micros(store.clock() - timedelta(days=RETENTION_DAYS))
+        span = (self._since, self._until)
+        held = await store.held(self._query, span)
+        gaps = missing(span, held)
+        lost = [(start, min(end, horizon)) for start, end in gaps if start < horizon]
+        if not held and not lost:
+            return False
+        for start, end in held:
+            raws = await store.events(self._base, (start, end))
+            if raws is None:  # the store failed: read the window from Close
+                self._slices.clear()
+                self._progress.stored = 0
+                return False
+            piece = Slice(start, end, self._make_sink(), done=True)
+            for raw in raws:
+                piece.sink.add(Event.from_close(raw))
+            self._progress.stored += len(raws)
+            self._slices.append(piece)
+        for start, end in lost:
+            self._slices.append(Slice(start, end, self._make_sink(), done=True))
+        self._missing = lost
+        to_read = [(max(start, horizon), end) for start, end in gaps if end > horizon]
+        total = sum(end - start for start, end in to_read)
+        held_span = sum(end - start for start, end in held)
+        density = self._progress.stored / held_span if held_span else None
+        for start, end in to_read:
+            # As many slices as the density the store shows calls for (a page of 50 is cheap, a slice
+            # ending on a part-filled page is not); without one, slices for every worker.
+            share = self._limits.concurrency * 2 * (end - start) / total
+            pages = math.ceil(density * (end - start) / MAX_PAGE) if density is not None else share
+            count = max(1, min(math.ceil(pages / 4), round(share)))
+            bounds = [start + (end - start) * i // count for i in range(count)] + [end]
+            for low, high in itertools.pairwise(bounds):
+                if high > low:
+                    self._slices.append(Slice(low, high, self._make_sink()))
+        return True
 
     async def _watch_stop(self, scope: anyio.CancelScope) -> None:
         await self._progress.stop.wait()
@@ -206,7 +258,9 @@ class Scanner(Generic[S]):
                 self._slices.append(Slice(low, high, self._make_sink()))
 
     async def _walk_all(self) -> None:
-        pending = sorted(self._slices[1:], key=lambda s: s.start, reverse=self._order == "newest")
+        pending = sorted(
+            (s for s in self._slices if not s.done), key=lambda s: s.start, reverse=self._order == "newest"
+        )
         walking: list[Slice[S]] = []
 
         async def worker() -> None:
@@ -270,13 +324,15 @@ class Scanner(Generic[S]):
             except UserFacingError as error:
                 self._fail(error)
                 return None
-            events = [Event.from_close(raw) for raw in page["data"] if isinstance(raw, dict)]
+            raws = [raw for raw in page["data"] if isinstance(raw, dict)]
+            events = [Event.from_close(raw) for raw in raws]
             next_cursor = page.get("cursor_next")
             cursor = next_cursor if isinstance(next_cursor, str) and next_cursor and events else None
             piece.read += len(events)
             if events and micros(events[-1].date_updated) < piece.start:
                 # Split while this page was on its way: what is older belongs to the new slice.
-                events = [e for e in events if micros(e.date_updated) >= piece.start]
+                kept = [i for i, e in enumerate(events) if micros(e.date_updated) >= piece.start]
+                events, raws = [events[i] for i in kept], [raws[i] for i in kept]
                 cursor = None
             batch = held + events
             if cursor:
@@ -288,6 +344,9 @@ class Scanner(Generic[S]):
                 piece.reached = oldest + 1
             for event in batch:
                 piece.sink.add(event)
+            if self._store is not None:
+                read_from = piece.start if cursor is None else (piece.reached or piece.end)
+                await self._store.keep(raws, [(self._query, (read_from, piece.end))])
             self._signal_progress()
             await self._count(len(events))
             if cursor is None:
@@ -365,4 +424,6 @@ class Scanner(Generic[S]):
             pages=self._progress.pages,
             cut_by=None if complete else self._progress.cut_by,
             error=None if complete else self._progress.error,
+            stored=self._progress.stored,
+            missing=list(self._missing),
         )

@@ -27,6 +27,7 @@ from close_events_mcp.config import Settings
 from close_events_mcp.server import prompts, resources, tools
 from close_events_mcp.server.schemas import compact_input_schema, compact_output_schema
 from close_events_mcp.state import AppState
+from close_events_mcp.store import gateway_for
 
 if TYPE_CHECKING:
     import httpx
@@ -187,7 +188,12 @@ def build_server(
             state = AppState(settings=settings, client=client)
             if clock is not None:
                 state.clock = clock
-            yield state
+            state.store = gateway_for(settings, lambda: state.clock())  # noqa: PLW0108  (the clock may be replaced)
+            try:
+                yield state
+            finally:
+                if state.store is not None:
+                    state.store.close()
 
     server = EventLogServer(
         "close-events",

@@ -1,0 +1,177 @@
+"""The store as one server process uses it: opened on first use for the credential's organization,
+called from worker threads so that no query stalls other clients, and never in the way.
+
+When the store cannot be used (a damaged or locked SQLite file, PostgreSQL down, a failed migration,
+a file of another organization), the tools read Close as they would without one, and the next
+answer says so once; the store is tried again a minute later.
+
+What the store gives back is what Close would show this credential now: a key that is not an
+admin's sees an event's values only for an hour after the event (Close's rule), so values an
+admin's key stored are withheld from it past that hour.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+
+from close_events_mcp import catalog
+from close_events_mcp.errors import UserFacingError
+from close_events_mcp.event import JSONDict, micros, parse_timestamp
+from close_events_mcp.store.backends import StoreFailed
+from close_events_mcp.store.events import EventStore, Range
+from close_events_mcp.store.location import StorePlace
+
+if TYPE_CHECKING:
+    from close_events_mcp.close.client import CloseClient
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRY_AFTER = timedelta(minutes=1)
+"""After a failure, how long the store is left alone before it is tried again."""
+LATE_MARGIN = timedelta(hours=1)
+"""The newest stretch never held: Close's events can still appear or be consolidated there, and what
+a non-admin key sees of them changes at one hour."""
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who the credential is, as Close's ``/me/`` says: its organization and whether it is an admin's."""
+
+    org_id: str
+    admin: bool
+
+    @classmethod
+    def from_me(cls, me: Mapping[str, Any]) -> Owner:
+        memberships = [m for m in me.get("memberships") or [] if isinstance(m, dict)]
+        organizations = [o for o in me.get("organizations") or [] if isinstance(o, dict)]
+        org_id = next(
+            (str(m["organization_id"]) for m in memberships if m.get("organization_id")),
+            next((str(o["id"]) for o in organizations if o.get("id")), ""),
+        )
+        if not org_id:
+            raise StoreFailed("Close did not say which organization the credential belongs to")
+        admin = any(m.get("organization_id") == org_id and m.get("role_id") == "admin" for m in memberships)
+        return cls(org_id, admin)
+
+
+@dataclass
+class StoreGateway:
+    place: StorePlace
+    retention_days: int
+    clock: Callable[[], datetime]
+    _store: EventStore | None = None
+    owner: Owner | None = None
+    _failed_at: datetime | None = None
+    _unsaid: str | None = None
+    _lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    @property
+    def store(self) -> EventStore | None:
+        """The store once opened (and not set aside since)."""
+        return self._store
+
+    @property
+    def where(self) -> str:
+        return self.place.describe()
+
+    async def open(self, client: CloseClient) -> EventStore | None:
+        """The store, opened (and trimmed to its retention) on first use; None while it cannot be used."""
+        if self._store is not None:
+            return self._store
+        now = self.clock()
+        if self._failed_at is not None and now - self._failed_at < RETRY_AFTER:
+            return None
+        async with self._lock:
+            if self._store is not None:
+                return self._store
+            try:
+                if self.owner is None:
+                    self.owner = Owner.from_me(await client.me())
+                owner = self.owner
+                store = await anyio.to_thread.run_sync(self._open, owner.org_id, micros(now))
+            except UserFacingError:
+                return None  # Close's own failure: the tool that needs Close reports it
+            except StoreFailed as failure:
+                self.fail(failure)
+                return None
+            self._store, self._failed_at = store, None
+            return store
+
+    def _open(self, org_id: str, now: int) -> EventStore:
+        store = EventStore.open(self.place.open(org_id), org_id, created_at=now)
+        if self.retention_days:
+            store.purge(now - self.retention_days * 86_400_000_000)
+        return store
+
+    def fail(self, failure: StoreFailed) -> None:
+        """Stop using the store for a while; the next answer says why, once."""
+        if self._store is not None:
+            database, self._store = self._store.database, None
+            try:
+                database.close()
+            except Exception:
+                log.debug("closing the failed store failed too")
+        self._failed_at = self.clock()
+        self._unsaid = (
+            f"The local event store ({self.where}) could not be used: {failure}. This answer was read "
+            "from Close alone."
+        )
+        log.warning("event store unavailable: %s", failure)
+
+    def close(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.database.close()
+
+    def take_note(self) -> str | None:
+        """The fallback note, once."""
+        note, self._unsaid = self._unsaid, None
+        return note
+
+    async def run(self, job: Callable[[EventStore], T]) -> T | None:
+        """``job`` on the store in a worker thread; None (and the store set aside) when it fails."""
+        store = self._store
+        if store is None:
+            return None
+        try:
+            return await anyio.to_thread.run_sync(job, store)
+        except StoreFailed as failure:
+            self.fail(failure)
+            return None
+
+    async def keep(self, raws: Sequence[JSONDict], held: Sequence[tuple[str, Range]] = ()) -> None:
+        """Store what Close returned, and the ranges it holds completely (clipped to what may be held)."""
+        now = self.clock()
+        ceiling = micros(now - LATE_MARGIN)
+        floor = micros(now - timedelta(days=catalog.RETENTION_DAYS))
+        clipped = [(query, (max(a, floor), min(b, ceiling))) for query, (a, b) in held]
+        clipped = [(query, span) for query, span in clipped if span[1] > span[0]]
+        if raws or clipped:
+            await self.run(lambda store: store.put(raws, clipped))
+
+    async def held(self, query: str, span: Range) -> list[Range]:
+        return await self.run(lambda store: store.held(query, span)) or []
+
+    async def events(self, close_filters: Mapping[str, str], span: Range) -> list[JSONDict] | None:
+        raws = await self.run(lambda store: store.events(close_filters, span))
+        return None if raws is None else [self.visible(raw) for raw in raws]
+
+    async def get(self, event_id: str) -> JSONDict | None:
+        raw = await self.run(lambda store: store.get(event_id))
+        return None if raw is None else self.visible(raw)
+
+    def visible(self, raw: JSONDict) -> JSONDict:
+        """``raw`` as Close would show it to this credential now."""
+        if self.owner is not None and self.owner.admin:
+            return raw
+        created = parse_timestamp(raw.get("date_created")) or parse_timestamp(raw.get("date_updated"))
+        if created is not None and self.clock() - created <= timedelta(hours=catalog.DATA_VISIBILITY_HOURS):
+            return raw
+        return {**raw, "data": None, "previous_data": None}
