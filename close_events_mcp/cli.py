@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="HTTP transport: address to bind (default 127.0.0.1; any other needs CLOSE_EVENTS_HTTP_TOKEN)",
     )
     parser.add_argument("--port", type=int, default=8000, help="HTTP transport: port (default 8000)")
-    commands = parser.add_subparsers(dest="command", metavar="{call,check,sandbox}")
+    commands = parser.add_subparsers(dest="command", metavar="{call,check,sync,store,sandbox}")
 
     call = commands.add_parser(
         "call",
@@ -136,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="verify the credential and say what it can see")
     _common(check, suppress=True)
+
+    sync = commands.add_parser(
+        "sync", help="fill the local event store with everything Close still has (resumable)"
+    )
+    _common(sync, suppress=True)
+    sync.add_argument("--follow", action="store_true", help="then keep reading new events until stopped")
+
+    store = commands.add_parser("store", help="what the local event store holds, or delete from it")
+    store_commands = store.add_subparsers(dest="store_command", metavar="{status,purge}", required=True)
+    status = store_commands.add_parser("status", help="per organization: ranges held, events, size on disk")
+    _common(status, suppress=True)
+    purge = store_commands.add_parser("purge", help="delete the credential's organization's stored events")
+    _common(purge, suppress=True)
+    purge.add_argument("--before", metavar="DATE", help="only events dated before DATE (e.g. 2026-09-01)")
 
     sandbox = commands.add_parser("sandbox", help="serve the Close Event Log emulator on a loopback port")
     _common(sandbox, suppress=True)
@@ -240,7 +254,11 @@ def demo_setup(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
     from close_events_sandbox.serve import demo_app
 
     demo = settings.with_overrides(
-        credential=Credential("api_key", Secret(DEMO_API_KEY)), base_url=DEMO_BASE_URL, demo=True
+        credential=Credential("api_key", Secret(DEMO_API_KEY)),
+        base_url=DEMO_BASE_URL,
+        demo=True,
+        # The demo keeps nothing unless asked to: its organization is made anew each day.
+        store=settings.store if os.environ.get("CLOSE_EVENTS_STORE") else "off",
     )
     return demo, httpx.ASGITransport(app=demo_app())
 
@@ -296,6 +314,14 @@ def run_command(argv: Sequence[str] | None) -> int:
         return anyio.run(run_check, settings, transport)
     if args.command == "sandbox":
         return run_sandbox(args)
+    if args.command in ("sync", "store"):
+        from close_events_mcp.store import commands
+
+        if args.command == "sync":
+            return anyio.run(lambda: commands.run_sync(settings, transport, follow=args.follow))
+        if args.store_command == "status":
+            return commands.run_status(settings)
+        return anyio.run(commands.run_purge, settings, transport, args.before)
     return serve(settings, transport, args.transport, args.host, args.port)
 
 
@@ -406,6 +432,9 @@ async def run_check(settings: Settings, transport: httpx.AsyncBaseTransport | No
         return 1
     for line in describe_me(me, credential, settings):
         print(line)
+    from close_events_mcp.store.commands import store_summary
+
+    print(store_summary(settings))
     return 0
 
 
