@@ -85,6 +85,8 @@ class Slice(Generic[S]):
     """When not done: every event at or after this microsecond (and before ``end``) was read."""
     read: int = 0
     """Events read in this slice so far (its density, for splitting)."""
+    held: bool = False
+    """The store holds it completely: it is filled from there (then done), not read from Close."""
 
 
 @dataclass(slots=True)
@@ -172,7 +174,10 @@ class Scanner(Generic[S]):
             async with anyio.create_task_group() as group:
                 group.start_soon(self._watch_stop, group.cancel_scope)
                 if await self._from_store():
-                    await self._walk_all()
+                    # The store's part is decoded in a worker thread while Close is read for the rest.
+                    async with anyio.create_task_group() as both:
+                        both.start_soon(self._fill_from_store)
+                        await self._walk_all()
                 else:
                     first = Slice(self._since, self._until, self._make_sink())
                     self._slices.append(first)
@@ -206,35 +211,47 @@ class Scanner(Generic[S]):
         lost = [(start, min(end, horizon)) for start, end in gaps if start < horizon]
         if not held and not lost:
             return False
+        stored = await store.count(self._base, held)
+        if stored is None:  # the store failed: read the window from Close
+            return False
         for start, end in held:
-            raws = await store.events(self._base, (start, end))
-            if raws is None:  # the store failed: read the window from Close
-                self._slices.clear()
-                self._progress.stored = 0
-                return False
-            piece = Slice(start, end, self._make_sink(), done=True)
-            for raw in raws:
-                piece.sink.add(Event.from_close(raw))
-            self._progress.stored += len(raws)
-            self._slices.append(piece)
+            self._slices.append(Slice(start, end, self._make_sink(), held=True))
         for start, end in lost:
             self._slices.append(Slice(start, end, self._make_sink(), done=True))
         self._missing = lost
         to_read = [(max(start, horizon), end) for start, end in gaps if end > horizon]
         total = sum(end - start for start, end in to_read)
         held_span = sum(end - start for start, end in held)
-        density = self._progress.stored / held_span if held_span else None
+        density = stored / held_span if held_span else None
         for start, end in to_read:
             # As many slices as the density the store shows calls for (a page of 50 is cheap, a slice
-            # ending on a part-filled page is not); without one, slices for every worker.
-            share = self._limits.concurrency * 2 * (end - start) / total
+            # ending on a part-filled page costs a request), read side by side; without one, slices for
+            # every worker.
+            share = round(self._limits.concurrency * 2 * (end - start) / total)
             pages = math.ceil(density * (end - start) / MAX_PAGE) if density is not None else share
-            count = max(1, min(math.ceil(pages / 4), round(share)))
+            count = max(1, min(pages, share))
             bounds = [start + (end - start) * i // count for i in range(count)] + [end]
             for low, high in itertools.pairwise(bounds):
                 if high > low:
                     self._slices.append(Slice(low, high, self._make_sink()))
         return True
+
+    async def _fill_from_store(self) -> None:
+        """Fill the slices the store holds, newest first (the order the answer is read in); a slice
+        the store fails to give is read from Close instead."""
+        store = self._store
+        assert store is not None
+        for piece in sorted((s for s in self._slices if s.held), key=lambda s: -s.end):
+            events = await store.events(self._base, (piece.start, piece.end))
+            if events is None:
+                piece.held = False
+                await self._walk(piece)
+                continue
+            for event in events:
+                piece.sink.add(event)
+            piece.done = True
+            self._progress.stored += len(events)
+            self._signal_progress()
 
     async def _watch_stop(self, scope: anyio.CancelScope) -> None:
         await self._progress.stop.wait()
@@ -259,7 +276,9 @@ class Scanner(Generic[S]):
 
     async def _walk_all(self) -> None:
         pending = sorted(
-            (s for s in self._slices if not s.done), key=lambda s: s.start, reverse=self._order == "newest"
+            (s for s in self._slices if not (s.done or s.held)),
+            key=lambda s: s.start,
+            reverse=self._order == "newest",
         )
         walking: list[Slice[S]] = []
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
+
 from close_events_mcp import catalog
 from close_events_mcp.event import Event, JSONDict, micros
 from close_events_mcp.store.backends import Database, StoreFailed, Transaction, migrate
@@ -183,6 +185,20 @@ class EventStore:
 
     def events(self, close_filters: Mapping[str, str], span: Range) -> list[JSONDict]:
         """The stored events matching Close's filters in ``span``, newest first (as Close pages)."""
+        where, params = self._matching(close_filters, span)
+        with self.database.transaction() as tx:
+            rows = tx.execute(
+                f"SELECT body FROM events WHERE {where} ORDER BY date_updated DESC, id DESC",
+                params,
+            )
+        return [orjson.loads(row[0]) for row in rows]
+
+    def count(self, close_filters: Mapping[str, str], span: Range) -> int:
+        where, params = self._matching(close_filters, span)
+        with self.database.transaction() as tx:
+            return int(tx.execute(f"SELECT COUNT(*) FROM events WHERE {where}", params)[0][0])
+
+    def _matching(self, close_filters: Mapping[str, str], span: Range) -> tuple[str, list[Any]]:
         where = ["org_id = ?", "date_updated >= ?", "date_updated < ?"]
         params: list[Any] = [self.org_id, span[0], span[1]]
         for name in COLUMN_FILTERS:
@@ -190,17 +206,12 @@ class EventStore:
             if value:
                 where.append(f"{name} = ?")
                 params.append(_object_type(value) if name == "object_type" else value)
-        with self.database.transaction() as tx:
-            rows = tx.execute(
-                f"SELECT body FROM events WHERE {' AND '.join(where)} ORDER BY date_updated DESC, id DESC",
-                params,
-            )
-        return [json.loads(row[0]) for row in rows]
+        return " AND ".join(where), params
 
     def get(self, event_id: str) -> JSONDict | None:
         with self.database.transaction() as tx:
             rows = tx.execute("SELECT body FROM events WHERE org_id = ? AND id = ?", (self.org_id, event_id))
-        return json.loads(rows[0][0]) if rows else None
+        return orjson.loads(rows[0][0]) if rows else None
 
     def status(self) -> StoreStatus:
         with self.database.transaction() as tx:

@@ -22,7 +22,7 @@ import anyio
 
 from close_events_mcp import catalog
 from close_events_mcp.errors import UserFacingError
-from close_events_mcp.event import JSONDict, micros, parse_timestamp
+from close_events_mcp.event import Event, JSONDict, micros, parse_timestamp
 from close_events_mcp.store.backends import StoreFailed
 from close_events_mcp.store.events import EventStore, Range
 from close_events_mcp.store.location import StorePlace
@@ -159,9 +159,15 @@ class StoreGateway:
     async def held(self, query: str, span: Range) -> list[Range]:
         return await self.run(lambda store: store.held(query, span)) or []
 
-    async def events(self, close_filters: Mapping[str, str], span: Range) -> list[JSONDict] | None:
-        raws = await self.run(lambda store: store.events(close_filters, span))
-        return None if raws is None else [self.visible(raw) for raw in raws]
+    async def count(self, close_filters: Mapping[str, str], spans: Sequence[Range]) -> int | None:
+        return await self.run(lambda store: sum(store.count(close_filters, span) for span in spans))
+
+    async def events(self, close_filters: Mapping[str, str], span: Range) -> list[Event] | None:
+        """The events Close would return for ``close_filters`` in ``span``, as this credential may see
+        them, newest first; decoded in the worker thread too."""
+        return await self.run(
+            lambda store: [Event.from_close(self.visible(raw)) for raw in store.events(close_filters, span)]
+        )
 
     async def get(self, event_id: str) -> JSONDict | None:
         raw = await self.run(lambda store: store.get(event_id))
