@@ -1,5 +1,9 @@
 """Close's event catalog as data: object types, their actions, what triggers each.
 
+Each object type is one entry: besides its actions and their noise, what is worth showing of its
+objects, the fields an update changes together, and what the digest tells of it. ``render/`` and
+``engine/`` read them from here, and keep no table of types of their own.
+
 Source: Close's "List of Events" docs page (its text: ``tests/data/close_docs/list-of-events.md``).
 This module is the one source of truth for ``describe_event_types`` and for argument validation;
 the emulator (``close_events_sandbox``) keeps its own table of what Close accepts, written from the same docs.
@@ -9,10 +13,14 @@ Trigger texts are condensed from the docs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
+
+from close_events_mcp.catalog.facts import NAME, Fact, FieldPair, fact_of
 
 Noise = Literal["autosave", "progress"]
+DigestRule = Literal["lead", "outcome", "job"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,18 @@ class ObjectType:
     group: str
     actions: tuple[Action, ...]
     note: str = ""
+    facts: tuple[Fact, ...] = (NAME,)
+    """What is worth showing about its objects, most important first; the first, if quoted, bare and
+    in the line, is the object's title."""
+    field_pairs: tuple[FieldPair, ...] = ()
+    """Fields an update changes together that read as one change, beyond Close's naming conventions."""
+    deletable: bool = False
+    """Its deletions are counted among the digest's deletions (records and activities, not
+    configuration)."""
+    digest: DigestRule | None = None
+    """What the digest tells of it besides its counts: ``job`` its latest state among the bulk actions
+    and imports; ``lead`` and ``outcome`` are the lead's (merges, deletions and status changes apart)
+    and the opportunity's (won or lost, status changes), whose words name them."""
 
     def action(self, name: str) -> Action | None:
         return next((a for a in self.actions if a.name == name), None)
@@ -60,6 +80,12 @@ def _custom_field(owner: str) -> ObjectType:
         ),
         note="Definitions of fields; a value changing on a record is an `updated` event on that record "
         "with `custom.<field id>` in its changed fields.",
+        facts=(
+            NAME,
+            fact_of("type", line=True),
+            fact_of("choices", style="list"),
+            fact_of("description", style="quoted"),
+        ),
     )
 
 
@@ -97,6 +123,18 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
         ),
         note="For a lead event `object_id` equals `lead_id`. Deleted leads keep their name in "
         "previous_data.display_name.",
+        facts=(
+            NAME,
+            fact_of("status", "status_label", line=True),
+            fact_of("contacts", "contacts", style="list"),
+            fact_of("url"),
+            fact_of("addresses", "addresses", style="list"),
+            fact_of("description", style="quoted"),
+            fact_of("opportunities", style="count"),
+            fact_of("tasks", style="count"),
+        ),
+        deletable=True,
+        digest="lead",
     ),
     ObjectType(
         "contact",
@@ -107,6 +145,14 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             updated="A contact's fields change (name, title) or its emails, phones or URLs are added, "
             "changed or removed.",
         ),
+        facts=(
+            NAME,
+            fact_of("title", style="quoted", line=True),
+            fact_of("emails", style="list"),
+            fact_of("phones", style="list"),
+            fact_of("urls", style="list"),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "opportunity",
@@ -117,6 +163,19 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             updated="An opportunity's fields change: status, date_won, value, value_period, confidence "
             "(not value_currency, which is organization-wide).",
         ),
+        facts=(
+            fact_of("status", "status_label", line=True, bare=True),
+            fact_of("value", "value_formatted", "value", line=True, bare=True),
+            fact_of("period", "value_period", line=True, bare=True),
+            fact_of("confidence", style="plain"),
+            fact_of("pipeline", "pipeline_name"),
+            fact_of("contact", "contact_name", style="quoted"),
+            fact_of("owner", "user_name"),
+            fact_of("won", "date_won", style="time"),
+            fact_of("note", style="long"),
+        ),
+        deletable=True,
+        digest="outcome",
     ),
     ObjectType(
         "task.lead",
@@ -125,12 +184,20 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
         _TASK_ACTIONS,
         note="Tasks use `task.SUBTYPE` object types, e.g. `task.lead`; other subtypes follow Close's "
         "Tasks docs and are accepted by the filters as `task.SUBTYPE`.",
+        facts=(
+            fact_of("text", style="quoted", line=True, bare=True),
+            fact_of("due", "date", style="time", line=True),
+            fact_of("assigned to", "assigned_to_name", "assigned_to", line=True),
+            fact_of("done", "is_complete"),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "custom_object",
         "Custom object",
         "Records",
         _crud("A custom object"),
+        deletable=True,
     ),
     # --- Activities ---
     ObjectType(
@@ -157,6 +224,20 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
                 "send). Emails sent outside Close only get `created` when synced.",
             ),
         ),
+        facts=(
+            fact_of("subject", style="quoted", line=True, bare=True),
+            fact_of("direction", line=True, bare=True),
+            fact_of("status", line=True, bare=True),
+            fact_of("from", "sender"),
+            fact_of("to", style="list", line=True),
+            fact_of("cc", style="list"),
+            fact_of("sent", "date_sent", style="time"),
+            fact_of("template", "template_name"),
+            fact_of("attachments", style="list"),
+            fact_of("opens", style="count"),
+            fact_of("body", "body_text", "body_preview", style="long"),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "activity.email_thread",
@@ -167,6 +248,12 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             updated="A thread's emails, n_emails, latest_normalized_subject or participants change.",
             deleted="An email thread is deleted: all its emails were deleted or it was merged into another.",
         ),
+        facts=(
+            fact_of("subject", "latest_normalized_subject", style="quoted", line=True, bare=True),
+            fact_of("emails", "n_emails", line=True),
+            fact_of("participants", style="list"),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "activity.call",
@@ -189,6 +276,16 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             Action("answered", "A call is answered (not for calls made outside Close)."),
             Action("completed", "A call is completed (not for calls made outside Close)."),
         ),
+        facts=(
+            fact_of("direction", line=True, bare=True),
+            fact_of("status", "disposition", "status", line=True, bare=True),
+            fact_of("duration", style="duration", line=True, bare=True),
+            fact_of("phone", "remote_phone", "remote_phone_formatted", "phone", line=True, bare=True),
+            fact_of("source"),
+            fact_of("recording", "recording_url"),
+            fact_of("note", style="long"),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "activity.sms",
@@ -209,6 +306,13 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             Action("deleted", "An SMS is deleted."),
             Action("sent", "An outbound SMS is actually sent through Close's UI or API."),
         ),
+        facts=(
+            fact_of("direction", line=True, bare=True),
+            fact_of("status", line=True, bare=True),
+            fact_of("phone", "remote_phone", "remote_phone_formatted", line=True, bare=True),
+            fact_of("text", style="long", line=True, bare=True),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "activity.note",
@@ -224,6 +328,8 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             ),
             Action("deleted", "A note is deleted."),
         ),
+        facts=(fact_of("note", "note", "note_html", style="long", line=True, bare=True),),
+        deletable=True,
     ),
     ObjectType(
         "activity.meeting",
@@ -240,6 +346,16 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             Action("completed", "A meeting moves to status completed."),
             Action("canceled", "A meeting moves to status canceled."),
         ),
+        facts=(
+            fact_of("title", style="quoted", line=True, bare=True),
+            fact_of("starts", "starts_at", style="time", line=True),
+            fact_of("status", line=True),
+            fact_of("duration", style="duration"),
+            fact_of("location", style="quoted"),
+            fact_of("attendees", style="list"),
+            fact_of("note", style="long"),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "activity.lead_status_change",
@@ -252,6 +368,11 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             deleted="A status change made by mistake is reverted shortly after.",
         ),
         note="Changing a lead's status also fires `lead.updated` with the old status in previous_data.",
+        facts=(
+            fact_of("from", "old_status_label", line=True),
+            fact_of("to", "new_status_label", line=True),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "activity.opportunity_status_change",
@@ -265,6 +386,13 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
         ),
         note="Changing an opportunity's status also fires `opportunity.updated` with the old status in "
         "previous_data.",
+        facts=(
+            fact_of("from", "old_status_label", line=True),
+            fact_of("to", "new_status_label", line=True),
+            fact_of("value", "opportunity_value_formatted", line=True),
+            fact_of("opportunity", "opportunity_id"),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "activity.task_completed",
@@ -278,6 +406,12 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             ),
             Action("deleted", "A completed task is marked incomplete again."),
         ),
+        facts=(
+            fact_of("task", "task_text", style="quoted", line=True, bare=True),
+            fact_of("assigned to", "task_assigned_to_name"),
+            fact_of("task id", "task_id"),
+        ),
+        deletable=True,
     ),
     ObjectType(
         "activity.custom_activity",
@@ -287,6 +421,17 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             "A custom activity instance",
             updated="A custom activity instance is updated (changes to its type do not fire this).",
         ),
+        facts=(
+            fact_of(
+                "type",
+                "custom_activity_type_name",
+                "activity_type_name",
+                "custom_activity_type_id",
+                line=True,
+            ),
+            fact_of("status", line=True),
+        ),
+        deletable=True,
     ),
     # --- Jobs ---
     ObjectType(
@@ -308,6 +453,13 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             ),
             Action("reverted", "An import has been reverted."),
         ),
+        facts=(
+            fact_of("file", "file_name", "filename", style="quoted", line=True, bare=True),
+            fact_of("status", line=True),
+            fact_of("imported", "total_imported", "n_imported", line=True),
+            fact_of("failed", "total_failed"),
+        ),
+        digest="job",
     ),
     *(
         ObjectType(
@@ -324,6 +476,13 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
                     quieter=("created", "completed"),
                 ),
                 Action("completed", "An export is completed."),
+            ),
+            facts=(
+                fact_of("type", "type", line=True, bare=True),
+                fact_of("format", line=True, bare=True),
+                fact_of("status", line=True),
+                fact_of("records", "n_docs", line=True),
+                fact_of("processed", "n_docs_processed"),
             ),
         )
         for kind in ("lead", "opportunity")
@@ -350,6 +509,13 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
                 ),
             ),
             note="Records a bulk action changes carry meta.bulk_action_id.",
+            facts=(
+                fact_of("status", line=True),
+                fact_of("records", "n_docs", line=True),
+                fact_of("processed", "n_docs_processed", line=True),
+                fact_of("query", "s_query", "query", style="quoted"),
+            ),
+            digest="job",
         )
         for kind in ("delete", "edit", "email", "sequence_subscription")
     ),
@@ -372,6 +538,7 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             f"{kind.capitalize()} status",
             "Configuration",
             _crud(f"A {kind} status", updated=f"A {kind} status's label changes."),
+            facts=(fact_of("label", style="quoted", line=True, bare=True), fact_of("type", line=True)),
         )
         for kind in ("lead", "opportunity")
     ),
@@ -386,12 +553,19 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             ),
             Action("deactivated", "A user is removed from the organization; carries the user."),
         ),
+        facts=(
+            fact_of("user", "user_full_name", "user_email", line=True, bare=True),
+            fact_of("email", "user_email"),
+            fact_of("role", "role_id", line=True),
+            fact_of("user id", "user_id"),
+        ),
     ),
     ObjectType(
         "group",
         "Group",
         "Configuration",
         _crud("A group", updated="A group is renamed or members are added or removed."),
+        facts=(NAME, fact_of("members", style="count", line=True)),
     ),
     ObjectType(
         "saved_search",
@@ -405,6 +579,7 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
                 "results change.",
             ),
         ),
+        facts=(NAME, fact_of("shared", "is_shared", line=True)),
     ),
     ObjectType(
         "phone_number",
@@ -413,6 +588,12 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
         _crud(
             "A phone number",
             updated="A phone number's settings change (forwarding, participants, voicemail greeting, ...).",
+        ),
+        facts=(
+            fact_of("number", "number_formatted", "number", line=True, bare=True),
+            fact_of("label", style="quoted", line=True),
+            fact_of("forwarding", "forward_to_enabled"),
+            fact_of("participants", style="count"),
         ),
     ),
     ObjectType(
@@ -423,12 +604,14 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             "An email template",
             updated="A template's fields change (name, subject, body, attachments, is_shared).",
         ),
+        facts=(NAME, fact_of("subject", style="quoted", line=True), fact_of("shared", "is_shared")),
     ),
     ObjectType(
         "sequence",
         "Sequence (workflow)",
         "Automation",
         _crud("A sequence", updated="Any of a sequence's fields change, including its steps."),
+        facts=(NAME, fact_of("status", line=True), fact_of("steps", style="count", line=True)),
     ),
     ObjectType(
         "sequence_subscription",
@@ -438,6 +621,12 @@ OBJECT_TYPES: Final[tuple[ObjectType, ...]] = (
             "A sequence subscription",
             updated="A subscription's fields change, e.g. status active → paused.",
             deleted="The lead, contact or email address of the subscription is deleted.",
+        ),
+        facts=(
+            fact_of("sequence", "sequence_name", "sequence_id", style="quoted", line=True, bare=True),
+            fact_of("contact", "contact_email", "contact_name", line=True),
+            fact_of("status", line=True),
+            fact_of("paused because", "pause_reason"),
         ),
     ),
 )
@@ -462,6 +651,25 @@ def lookup(object_type: str) -> ObjectType | None:
     if found is None and _TASK_TYPE.fullmatch(name):
         found = BY_NAME["task.lead"]
     return found
+
+
+T = TypeVar("T")
+
+
+def trait(object_type: str, read: Callable[[ObjectType], T], default: T) -> T:
+    """What ``read`` takes from a type's entry. For a subtype the docs do not list (``export.contact``),
+    its family's (the exports'), when every listed subtype of that family agrees on it."""
+    entry = lookup(object_type)
+    if entry is not None:
+        return read(entry)
+    family, dot, _ = LEGACY_NAMES.get(object_type, object_type).partition(".")
+    found = {read(t) for t in OBJECT_TYPES if dot and t.name.startswith(family + dot)}
+    return found.pop() if len(found) == 1 else default
+
+
+def digest_rule(object_type: str) -> DigestRule | None:
+    """What the digest tells of this type besides its counts (``ObjectType.digest``)."""
+    return trait(object_type, lambda entry: entry.digest, None)
 
 
 # --- Filtering rules --------------------------------------------------------------------

@@ -89,7 +89,6 @@ _KEEP: Final = {
 newest leads deleted one by one (worth opening); custom field changes keep one, so that their names
 are looked up."""
 
-_DELETABLE = frozenset({"lead", "contact", "opportunity", "custom_object"})
 _STATUS_FIELDS = frozenset({"status_id", "status_label", "status_type"})
 _STATUS_NAMES = frozenset({"status", "status_label", "status_id"})
 _STATUS_MATCHED = fields_matched("status")
@@ -118,7 +117,7 @@ def _kind(event: Event) -> str:
 
 def _outcome(event: Event) -> str | None:
     """won or lost, for an opportunity update that moved it to a won or lost status."""
-    if _kind(event) != "opportunity" or event.action != "updated":
+    if catalog.digest_rule(_kind(event)) != "outcome" or event.action != "updated":
         return None
     changed = set(event.changed_fields)
     if not _STATUS_FIELDS & changed:
@@ -152,10 +151,10 @@ def _how_id(event: Event) -> str | None:
 
 def _is_deletion(event: Event) -> bool:
     kind = _kind(event)
-    if event.action != "deleted" or not (kind in _DELETABLE or kind.startswith(("activity.", "task."))):
+    if event.action != "deleted" or not catalog.trait(kind, lambda entry: entry.deletable, False):
         return False
     # A merge moves the source lead's records: the merge and the lead it deletes are what happened.
-    return kind == "lead" or not event.merge_source
+    return catalog.digest_rule(kind) == "lead" or not event.merge_source
 
 
 def _status_change(event: Event) -> tuple[Shown, Shown] | None:
@@ -240,27 +239,28 @@ class Tally:
         if event.lead_id:
             self.by_lead[event.lead_id] += 1
         kind, action = _kind(event), event.action
-        if kind == "lead" and action == "merged":
+        rule = catalog.digest_rule(kind)
+        if rule == "lead" and action == "merged":
             self._keep(MERGES, event)
         if _is_deletion(event):
-            self._deletion(event, kind)
+            self._deletion(event, kind, is_lead=rule == "lead")
         changed = set(event.changed_fields)
         withheld = self.now is not None and is_withheld(event, self.now)
         self.withheld += withheld
-        if kind == "opportunity" and action == "updated":
+        if rule == "outcome" and action == "updated":
             self.type_changes += bool(changed & _TYPE_MATCHED)
             self.status_changes += bool(changed & _STATUS_MATCHED)
             self.withheld_outcomes += withheld and bool(changed & _TYPE_MATCHED)
-        if withheld and kind in ("lead", "opportunity") and changed & _STATUS_FIELDS:
+        if withheld and rule in ("lead", "outcome") and changed & _STATUS_FIELDS:
             self.withheld_status[kind] += 1
         if outcome := _outcome(event):
             self.outcomes[outcome] += 1
             self.outcomes_by_label += "status_type" not in changed
             self._keep(OUTCOMES, event)
-        if kind in ("lead", "opportunity") and (change := _status_change(event)):
+        if rule in ("lead", "outcome") and (change := _status_change(event)):
             if not _count_bounded(self.transitions, (kind, *change)):
                 self.transitions_dropped += 1
-            if kind == "lead":
+            if rule == "lead":
                 self._keep(LEAD_STATUS, event)
         if action == "updated":
             custom = [f for f in event.changed_fields if f.startswith("custom.")]
@@ -269,11 +269,11 @@ class Tally:
                     self.fields_dropped += 1
             if custom:
                 self._keep(CUSTOM_FIELDS, event)
-        if (kind.startswith("bulk_action.") or kind == "import") and action in _JOB_ACTIONS:
+        if rule == "job" and action in _JOB_ACTIONS:
             self._keep(JOBS, event)
 
-    def _deletion(self, event: Event, kind: str) -> None:
-        how, actor, is_lead = _how(event), actor_key(event), kind == "lead"
+    def _deletion(self, event: Event, kind: str, *, is_lead: bool) -> None:
+        how, actor = _how(event), actor_key(event)
         if not _count_bounded(self.deletions, (how, actor, is_lead)):
             self.deletions[(how, OTHER_ACTORS, is_lead)] += 1  # only past MAX_KEYS (how, actor) pairs
         if (via := _how_id(event)) is not None:

@@ -2,8 +2,9 @@
 
 Close lists raw field names; several come in pairs where one is for machines and one for
 people (``status_id``/``status_label``, ``value``/``value_formatted``, ``assigned_to``/
-``assigned_to_name``, ``body_html``/``body_text``). We show the human one under the plain name,
-and drop bookkeeping. HTML fields become their plain-text name; values are cleaned of markup (each a
+``assigned_to_name``, ``body_html``/``body_text``; a type's catalog entry names pairs these
+conventions miss, ``ObjectType.field_pairs``). We show the human one under the plain name, and drop
+bookkeeping. HTML fields become their plain-text name; values are cleaned of markup (each a
 ``values.Shown``: plain, and whether the text quotes it). A list field says which items it gained and
 lost, rather than both lists.
 """
@@ -14,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from close_events_mcp import catalog
+from close_events_mcp.catalog.facts import FieldPair
 from close_events_mcp.event import Event
 from close_events_mcp.render.values import Shown, label_of, lookup, user_text, value_of
 from close_events_mcp.text import ELLIPSIS, clean
@@ -56,15 +59,19 @@ def _human_twins(field: str) -> tuple[str, ...]:
 def field_changes(event: Event, limit: int = 60) -> list[Change]:
     fields = [f for f in event.changed_fields if f not in BOOKKEEPING]
     present = set(fields)
+    pairs: tuple[FieldPair, ...] = catalog.trait(event.object_type, lambda entry: entry.field_pairs, ())
     withheld = not event.has_payload
     changes = []
     for field in fields:
         if any(twin in present for twin in _human_twins(field)):
             continue
+        if any(pair.machine == field and pair.human in present for pair in pairs):
+            continue
         twins = [twin for twin in _raw_twins(field) if twin in present]
         name = field[: field.rfind("_")] if twins or field.endswith("_html") else field
         if field.endswith("_text") and field.removesuffix("_text") + "_html" in present:
             name = field.removesuffix("_text")  # body_text beside body_html: the body
+        name = next((p.name for p in pairs if p.human == field and p.machine in present), name)
         if withheld:
             changes.append(Change(name, None, None))
             continue

@@ -312,7 +312,7 @@ def _job_lines(digest: EventDigest, groups: Mapping[str, NotableGroup], shape: S
         return []
     started = Counter[str]()
     for kind, actions in digest.by_type.items():
-        if kind.startswith("bulk_action.") or catalog.LEGACY_NAMES.get(kind, kind) == "import":
+        if catalog.digest_rule(kind) == "job":
             for action in ("created", "completed", "reverted"):
                 if actions.get(action):
                     started[action] += actions[action]
