@@ -104,6 +104,7 @@ KINDS: dict[str, str] = {
     "test_markers.py": "unit",
     "test_names.py": "unit",
     "test_nothing_lost.py": "unit",
+    "test_object_type_entry.py": "unit",
     "test_paging.py": "unit",
     "test_poll.py": "unit",
     "test_poll_backlog.py": "unit",
