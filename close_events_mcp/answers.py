@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from close_events_mcp import catalog
 from close_events_mcp.engine.digest import TOP_LEADS, Tally, build_digest, combine
-from close_events_mcp.engine.page import CUT_WORDS, list_page
+from close_events_mcp.engine.page import list_page
 from close_events_mcp.engine.poll import poll
 from close_events_mcp.engine.scan import OnPage, Scanner
 from close_events_mcp.errors import ArgumentError, NotFound
@@ -23,6 +23,7 @@ from close_events_mcp.render.capping import Draft, left_out_note
 from close_events_mcp.render.describe import describe_catalog
 from close_events_mcp.render.digest import digest_text
 from close_events_mcp.render.events import event_item, render_detail, render_list
+from close_events_mcp.render.notes import digest_cut_note
 from close_events_mcp.render.poll import poll_text
 from close_events_mcp.render.store import store_notes
 from close_events_mcp.results import EventList, PollEvents
@@ -135,12 +136,10 @@ async def summarize_events(
         digest.notes.append(note)
     digest.notes.extend([*store_notes(result, store), *state.store_note()])
     if not result.complete:
-        rest = format_timestamp(from_micros(result.covered_from), "microseconds")
         digest.notes.append(
-            f"The scan budget ({CUT_WORDS.get(result.cut_by or '', 'budget')}) stopped it after "
-            f"{result.events} events: this digest covers "
-            f"{format_timestamp(covered_since)} → {format_timestamp(until)} only. For the earlier part call "
-            f"summarize_events with since={format_timestamp(since)} until={rest} (and the same filters)."
+            digest_cut_note(
+                result.cut_by, result.events, asked_since=since, covered_since=covered_since, until=until
+            )
         )
     return Draft(lambda _: (digest_text(digest), digest))
 

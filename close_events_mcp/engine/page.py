@@ -13,10 +13,11 @@ from close_events_mcp import catalog
 from close_events_mcp.close.client import CloseClient
 from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner
 from close_events_mcp.errors import ArgumentError, BadRequest
-from close_events_mcp.event import Event, format_timestamp, from_micros, micros
+from close_events_mcp.event import Event, from_micros, micros
 from close_events_mcp.query.filters import EVENT_ID, MAX_PAGE, EventFilters, echo, parse_limit
 from close_events_mcp.query.plan import FilterPlan, ScanNote, plan_filters
 from close_events_mcp.query.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
+from close_events_mcp.render.notes import page_cut_note, retention_note
 from close_events_mcp.render.store import store_notes
 
 if TYPE_CHECKING:
@@ -131,10 +132,7 @@ async def list_page(
     horizon = now - timedelta(days=catalog.RETENTION_DAYS)
     older_than_close = filters.since is not None and filters.since < horizon
     if older_than_close and store is None:
-        notes.append(
-            f"Close keeps {catalog.RETENTION_DAYS} days of events: nothing before "
-            f"{format_timestamp(horizon)} exists."
-        )
+        notes.append(retention_note(catalog.RETENTION_DAYS, horizon))
     plan = plan_filters(filters)
     if plan.is_local or (token is not None and token.extra) or (older_than_close and store is not None):
         page = await _scan_page(
@@ -234,22 +232,5 @@ async def _scan_page(
         page.next_cursor = page.resume_after(len(events))
     elif not result.complete:
         page.next_cursor = PageToken(filters, "", page_size, {"b": result.covered_from}).encode()
-        reached = format_timestamp(from_micros(result.covered_from))
-        notes.append(
-            f"The scan budget ({_cut_words(result.cut_by)}) was reached after reading back to {reached}; "
-            "next_cursor continues from there."
-        )
+        notes.append(page_cut_note(result.cut_by, from_micros(result.covered_from)))
     return page
-
-
-def _cut_words(cut_by: str | None) -> str:
-    return CUT_WORDS.get(cut_by or "", "budget")
-
-
-CUT_WORDS = {
-    "events": "events read",
-    "pages": "requests made",
-    "time": "time for one call",
-    "rate limit": "Close's rate limit, which asked to wait longer than the call had left",
-}
-"""What stopped a scan early (``ScanResult.cut_by``), in words."""
