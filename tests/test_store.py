@@ -202,3 +202,26 @@ async def test_a_sqlite_file_of_another_organization_refuses(tmp_path, demo_org)
     async with Setup(other, path).client() as client:
         text, _ = await ask(client, "list_events", limit=5)
     assert "another Close organization" in text
+
+
+async def test_an_event_consolidated_after_it_was_stored_is_counted_once(store_setting, demo_org):
+    """Close moves a recent event's date_updated when it merges later changes into it: the store's
+    copy at the old date must not be counted beside Close's at the new one."""
+    org = build_demo_org(NOW)
+    setup = Setup(org, store_setting)
+    async with setup.client() as client:
+        _, before = await ask(client, "summarize_events", since="2d")
+        two_hours_ago = _iso(NOW - timedelta(hours=2))[:-1]
+        stored = next(e for e in org.events if "2026-11-22" < e["date_updated"][:19] < two_hours_ago)
+        setup.clock.now = NOW + timedelta(minutes=10)
+        setup.sandbox.store.consolidate(stored["id"], NOW + timedelta(minutes=5))
+        text, after = await ask(client, "summarize_events", since=_iso(NOW - timedelta(days=2)))
+    reference = Setup(org, "off")  # the same emulator, asked without a store
+    reference.sandbox = setup.sandbox
+    reference.clock = setup.clock
+    async with reference.client() as client:
+        _, close_alone = await ask(client, "summarize_events", since=_iso(NOW - timedelta(days=2)))
+    assert "From the local store" in text
+    assert after["total"] == close_alone["total"], "the moved event counts once, at its new date"
+    assert after["by_type"] == close_alone["by_type"]
+    assert before["total"] == after["total"]

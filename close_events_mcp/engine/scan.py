@@ -87,6 +87,8 @@ class Slice(Generic[S]):
     """Events read in this slice so far (its density, for splitting)."""
     held: bool = False
     """The store holds it completely: it is filled from there (then done), not read from Close."""
+    stored: list[Event] | None = None
+    """A held slice's events, loaded from the store and not yet given to its sink."""
 
 
 @dataclass(slots=True)
@@ -146,6 +148,8 @@ class Scanner(Generic[S]):
         self._base = {k: v for k, v in filters.to_params().items() if not k.startswith("date_updated")}
         self._store = store
         self._query = query_key(self._base)
+        self._from_close: set[str] = set()
+        """IDs of the events read from Close in this scan (when there is a store)."""
         self._missing: list[Range] = []
         self._make_sink = make_sink
         self._since, self._until = micros(since), micros(until)
@@ -171,21 +175,23 @@ class Scanner(Generic[S]):
         # what was read can still be reported; and in a lane of its own, so that concurrent calls
         # take turns at the rate limit instead of the one with the most workers taking it all.
         with own_lane(), anyio.CancelScope(deadline=self._soft_deadline) as budget:
-            async with anyio.create_task_group() as group:
-                group.start_soon(self._watch_stop, group.cancel_scope)
-                if await self._from_store():
-                    # The store's part is decoded in a worker thread while Close is read for the rest.
-                    async with anyio.create_task_group() as both:
-                        both.start_soon(self._fill_from_store)
+            async with anyio.create_task_group() as loading:
+                from_store = await self._from_store()
+                if from_store:  # decoded in a worker thread while Close is read for the rest
+                    loading.start_soon(self._load_held)
+                async with anyio.create_task_group() as group:
+                    group.start_soon(self._watch_stop, group.cancel_scope)
+                    if from_store:
                         await self._walk_all()
-                else:
-                    first = Slice(self._since, self._until, self._make_sink())
-                    self._slices.append(first)
-                    remaining = await self._walk(first, first_page_only=True)
-                    if remaining is not None and not self._progress.stop.is_set():
-                        self._split(remaining, first)
-                        await self._walk_all()
-                group.cancel_scope.cancel()
+                    else:
+                        first = Slice(self._since, self._until, self._make_sink())
+                        self._slices.append(first)
+                        remaining = await self._walk(first, first_page_only=True)
+                        if remaining is not None and not self._progress.stop.is_set():
+                            self._split(remaining, first)
+                            await self._walk_all()
+                    group.cancel_scope.cancel()
+        self._add_loaded()
         progress = self._progress
         if budget.cancelled_caught:
             progress.cut_by = progress.cut_by or "time"
@@ -236,22 +242,29 @@ class Scanner(Generic[S]):
                     self._slices.append(Slice(low, high, self._make_sink()))
         return True
 
-    async def _fill_from_store(self) -> None:
-        """Fill the slices the store holds, newest first (the order the answer is read in); a slice
-        the store fails to give is read from Close instead."""
+    async def _load_held(self) -> None:
+        """Load the slices the store holds, newest first (the order answers are read in); a slice the
+        store fails to give is read from Close instead."""
         store = self._store
         assert store is not None
         for piece in sorted((s for s in self._slices if s.held), key=lambda s: -s.end):
-            events = await store.events(self._base, (piece.start, piece.end))
-            if events is None:
+            piece.stored = await store.events(self._base, (piece.start, piece.end))
+            if piece.stored is None:
                 piece.held = False
                 await self._walk(piece)
+
+    def _add_loaded(self) -> None:
+        """Give the loaded slices' events to their sinks, once Close's part is read: an event Close
+        returned in this scan is taken from Close only (a consolidated event moved; the store may not
+        know yet)."""
+        for piece in self._slices:
+            if not piece.held or piece.stored is None:
                 continue
-            for event in events:
+            fresh = [event for event in piece.stored if event.id not in self._from_close]
+            for event in fresh:
                 piece.sink.add(event)
-            piece.done = True
-            self._progress.stored += len(events)
-            self._signal_progress()
+            self._progress.stored += len(fresh)
+            piece.stored, piece.done = None, True
 
     async def _watch_stop(self, scope: anyio.CancelScope) -> None:
         await self._progress.stop.wait()
@@ -364,6 +377,7 @@ class Scanner(Generic[S]):
             for event in batch:
                 piece.sink.add(event)
             if self._store is not None:
+                self._from_close.update(event.id for event in events)
                 read_from = piece.start if cursor is None else (piece.reached or piece.end)
                 await self._store.keep(raws, [(self._query, (read_from, piece.end))])
             self._signal_progress()
