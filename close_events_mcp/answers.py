@@ -138,7 +138,12 @@ async def summarize_events(
     if not result.complete:
         digest.notes.append(
             digest_cut_note(
-                result.cut_by, result.events, asked_since=since, covered_since=covered_since, until=until
+                result.cut_by,
+                result.events,
+                asked_since=since,
+                covered_since=covered_since,
+                until=until,
+                kept=store is not None and store.store is not None,
             )
         )
     return Draft(lambda _: (digest_text(digest), digest))

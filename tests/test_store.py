@@ -135,6 +135,10 @@ async def test_history_older_than_close_keeps_is_answered_from_the_store(store_s
             client, "list_events", object_type="lead", action="deleted", since=_iso(old_since)
         )
         assert [e["id"] for e in later["events"]] == [e["id"] for e in listed["events"]]
+        _, until_only = await ask(
+            client, "list_events", object_type="lead", action="deleted", until=_iso(NOW)
+        )
+        assert [e["id"] for e in until_only["events"]] == [e["id"] for e in listed["events"]]
         detail, _ = await ask(client, "get_event", event_id=listed["events"][0]["id"])
         assert listed["events"][0]["id"] in detail
 

@@ -130,7 +130,9 @@ async def list_page(
     else:
         page_size = parse_limit(limit)
     horizon = now - timedelta(days=catalog.RETENTION_DAYS)
-    older_than_close = filters.since is not None and filters.since < horizon
+    older_than_close = (filters.since is not None and filters.since < horizon) or (
+        filters.until is not None and filters.until <= horizon
+    )
     if older_than_close and store is None:
         notes.append(retention_note(catalog.RETENTION_DAYS, horizon))
     plan = plan_filters(filters)
@@ -206,7 +208,9 @@ async def _scan_page(
     store: StoreGateway | None,
 ) -> Page:
     boundary, skip = _resume_state(token.extra) if token else (None, frozenset[str]())
-    since = filters.since or now - timedelta(days=catalog.RETENTION_DAYS)
+    # Without since: Close's 30 days; with a store, the 30 days before until, however old.
+    back_from = min(now, filters.until or now) if store is not None else now
+    since = filters.since or back_from - timedelta(days=catalog.RETENTION_DAYS)
     until = filters.until or now
     if boundary is not None:
         until = min(until, from_micros(boundary))

@@ -32,12 +32,25 @@ def page_cut_note(cut_by: str | None, reached: datetime) -> str:
 
 
 def digest_cut_note(
-    cut_by: str | None, events: int, *, asked_since: datetime, covered_since: datetime, until: datetime
+    cut_by: str | None,
+    events: int,
+    *,
+    asked_since: datetime,
+    covered_since: datetime,
+    until: datetime,
+    kept: bool = False,
 ) -> str:
-    """A digest whose scan stopped before it read back to ``asked_since``: the call for the rest."""
+    """A digest whose scan stopped before it read back to ``asked_since``: the call for the rest (and,
+    when the local store ``kept`` what was read, that asking again finishes it)."""
     rest = format_timestamp(covered_since, "microseconds")
-    return (
+    note = (
         f"The scan budget ({_cut_words(cut_by)}) stopped it after {events} events: this digest covers "
         f"{format_timestamp(covered_since)} → {format_timestamp(until)} only. For the earlier part call "
         f"summarize_events with since={format_timestamp(asked_since)} until={rest} (and the same filters)."
     )
+    if kept:
+        note += (
+            " Or ask again with the same arguments: what was read is kept, so the next call reads only "
+            "the rest."
+        )
+    return note
