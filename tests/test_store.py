@@ -229,3 +229,29 @@ async def test_an_event_consolidated_after_it_was_stored_is_counted_once(store_s
     assert after["total"] == close_alone["total"], "the moved event counts once, at its new date"
     assert after["by_type"] == close_alone["by_type"]
     assert before["total"] == after["total"]
+
+
+async def test_a_list_asked_again_comes_from_the_store_for_what_it_holds(store_setting, demo_org):
+    setup = Setup(demo_org, store_setting)
+    async with setup.client() as client:
+        _, first = await ask(client, "list_events", object_type="lead", since="7d")
+        await ask(client, "summarize_events", since="7d")  # holds the week
+        before = event_requests(setup.sandbox)
+        text, again = await ask(client, "list_events", object_type="lead", since="7d")
+    assert [e["id"] for e in again["events"]] == [e["id"] for e in first["events"]]
+    assert "From the local store" in text
+    assert event_requests(setup.sandbox) - before <= 2, "only the latest hour is read from Close"
+
+
+async def test_what_a_non_admin_key_read_never_answers_an_admins(store_setting, demo_org):
+    """A key that is not an admin's reads old events without values: an admin's key sharing the store
+    must still get them, from Close."""
+    setup = Setup(demo_org, store_setting)
+    async with setup.client(key=DEMO_MEMBER_API_KEY) as client:
+        await ask(client, "summarize_events", since="3d")
+    async with setup.client() as client:
+        text, admin = await ask(client, "list_events", since="3d", exclude_noisy=True)
+    old = [e for e in admin["events"] if e["at"] < _iso(NOW - timedelta(hours=1)) and e.get("changes")]
+    assert old and not any(e.get("data_withheld") for e in old)
+    assert any(c.get("after") for e in old for c in e.get("changes", []))
+    assert "From the local store" not in text

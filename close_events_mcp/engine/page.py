@@ -19,6 +19,7 @@ from close_events_mcp.query.plan import FilterPlan, ScanNote, plan_filters
 from close_events_mcp.query.tokens import CURSOR, PageToken, conflicting_filters, valid_micros
 from close_events_mcp.render.notes import page_cut_note, retention_note
 from close_events_mcp.render.store import store_notes
+from close_events_mcp.store.events import query_key
 
 if TYPE_CHECKING:
     from close_events_mcp.store.gateway import StoreGateway
@@ -136,7 +137,10 @@ async def list_page(
     if older_than_close and store is None:
         notes.append(retention_note(catalog.RETENTION_DAYS, horizon))
     plan = plan_filters(filters)
-    if plan.is_local or (token is not None and token.extra) or (older_than_close and store is not None):
+    through_store = store is not None and (
+        older_than_close or (token is None and await _store_holds_some(store, plan, horizon, now))
+    )
+    if plan.is_local or (token is not None and token.extra) or through_store:
         page = await _scan_page(
             client, plan, filters, page_size, token, now, limits, on_page, on_event, store
         )
@@ -144,6 +148,14 @@ async def list_page(
         page = await _close_page(client, filters, page_size, token.close_cursor if token else None, store)
     page.notes[:0] = notes
     return page
+
+
+async def _store_holds_some(store: StoreGateway, plan: FilterPlan, horizon: datetime, now: datetime) -> bool:
+    """Whether the store holds any of the query's window: then it answers for that part, Close for
+    the rest (the page is a scan's)."""
+    filters = plan.close
+    window = (micros(filters.since or horizon), micros(filters.until or now))
+    return bool(await store.held(query_key(filters.to_params()), window))
 
 
 async def _close_page(

@@ -171,15 +171,15 @@ class EventStore:
 
     # --- reading -----------------------------------------------------------------------------------
 
-    def held(self, query: str, span: Range) -> list[Range]:
-        """The parts of ``span`` held completely for ``query`` (by it, or by the unfiltered query),
-        oldest first, merged."""
+    def held(self, queries: Sequence[str], span: Range) -> list[Range]:
+        """The parts of ``span`` held completely for any of ``queries``, oldest first, merged."""
         start, end = span
+        marks = ", ".join("?" for _ in queries)
         with self.database.transaction() as tx:
             rows = tx.execute(
-                "SELECT start_us, end_us FROM held_ranges WHERE org_id = ? AND query IN (?, ?) "
+                f"SELECT start_us, end_us FROM held_ranges WHERE org_id = ? AND query IN ({marks}) "
                 "AND start_us < ? AND end_us > ? ORDER BY start_us",
-                (self.org_id, query, ALL_EVENTS, end, start),
+                (self.org_id, *queries, end, start),
             )
         return merge((max(a, start), min(b, end)) for a, b in rows)
 

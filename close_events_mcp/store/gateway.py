@@ -24,7 +24,7 @@ from close_events_mcp import catalog
 from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event, JSONDict, micros, parse_timestamp
 from close_events_mcp.store.backends import StoreFailed
-from close_events_mcp.store.events import EventStore, Range
+from close_events_mcp.store.events import ALL_EVENTS, EventStore, Range
 from close_events_mcp.store.location import StorePlace
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+LIMITED = "limited:"
+"""Marks the ranges a key that is not an admin's read (``StoreGateway._as_read``)."""
 RETRY_AFTER = timedelta(minutes=1)
 """After a failure, how long the store is left alone before it is tried again."""
 LATE_MARGIN = timedelta(hours=1)
@@ -151,13 +153,22 @@ class StoreGateway:
         now = self.clock()
         ceiling = micros(now - LATE_MARGIN)
         floor = micros(now - timedelta(days=catalog.RETENTION_DAYS))
-        clipped = [(query, (max(a, floor), min(b, ceiling))) for query, (a, b) in held]
+        clipped = [(self._as_read(query), (max(a, floor), min(b, ceiling))) for query, (a, b) in held]
         clipped = [(query, span) for query, span in clipped if span[1] > span[0]]
         if raws or clipped:
             await self.run(lambda store: store.put(raws, clipped))
 
     async def held(self, query: str, span: Range) -> list[Range]:
-        return await self.run(lambda store: store.held(query, span)) or []
+        """What the store holds completely of ``span`` for ``query``, as this credential may use it."""
+        queries = [query, ALL_EVENTS]
+        if self.owner is not None and not self.owner.admin:
+            queries += [self._as_read(query), self._as_read(ALL_EVENTS)]
+        return await self.run(lambda store: store.held(queries, span)) or []
+
+    def _as_read(self, query: str) -> str:
+        """The query a range is recorded under: a key that is not an admin's reads old events without
+        their values, so what it read holds completely only for keys like it."""
+        return query if self.owner is None or self.owner.admin else LIMITED + query
 
     async def count(self, close_filters: Mapping[str, str], spans: Sequence[Range]) -> int | None:
         return await self.run(lambda store: sum(store.count(close_filters, span) for span in spans))
