@@ -97,7 +97,7 @@ def statuses(place: StorePlace) -> list[StoreStatus]:
     if place.kind == "postgresql":
         database = place.open("")
         try:
-            with database.transaction() as tx:
+            with database.transaction(write=False) as tx:
                 orgs = [row[0] for row in tx.execute("SELECT org_id FROM store_owner ORDER BY org_id")]
             return [EventStore(database, org).status() for org in orgs]
         finally:
@@ -111,7 +111,7 @@ def statuses(place: StorePlace) -> list[StoreStatus]:
             continue
         database = SqliteDatabase(path)
         try:
-            with database.transaction() as tx:
+            with database.transaction(write=False) as tx:
                 orgs = [row[0] for row in tx.execute("SELECT org_id FROM store_owner")]
             found += [EventStore(database, org).status() for org in orgs]
         finally:

@@ -175,7 +175,7 @@ class EventStore:
         """The parts of ``span`` held completely for any of ``queries``, oldest first, merged."""
         start, end = span
         marks = ", ".join("?" for _ in queries)
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.execute(
                 f"SELECT start_us, end_us FROM held_ranges WHERE org_id = ? AND query IN ({marks}) "
                 "AND start_us < ? AND end_us > ? ORDER BY start_us",
@@ -186,7 +186,7 @@ class EventStore:
     def events(self, close_filters: Mapping[str, str], span: Range) -> list[JSONDict]:
         """The stored events matching Close's filters in ``span``, newest first (as Close pages)."""
         where, params = self._matching(close_filters, span)
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.execute(
                 f"SELECT body FROM events WHERE {where} ORDER BY date_updated DESC, id DESC",
                 params,
@@ -195,7 +195,7 @@ class EventStore:
 
     def count(self, close_filters: Mapping[str, str], span: Range) -> int:
         where, params = self._matching(close_filters, span)
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             return int(tx.execute(f"SELECT COUNT(*) FROM events WHERE {where}", params)[0][0])
 
     def _matching(self, close_filters: Mapping[str, str], span: Range) -> tuple[str, list[Any]]:
@@ -209,12 +209,12 @@ class EventStore:
         return " AND ".join(where), params
 
     def get(self, event_id: str) -> JSONDict | None:
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.execute("SELECT body FROM events WHERE org_id = ? AND id = ?", (self.org_id, event_id))
         return orjson.loads(rows[0][0]) if rows else None
 
     def status(self) -> StoreStatus:
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             count, oldest, newest = tx.execute(
                 "SELECT COUNT(*), MIN(date_updated), MAX(date_updated) FROM events WHERE org_id = ?",
                 (self.org_id,),
