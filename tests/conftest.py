@@ -129,6 +129,7 @@ KINDS: dict[str, str] = {
     "test_tools.py": "unit",
     "test_typed_boundary.py": "unit",
     "test_touch_only.py": "unit",
+    "test_view.py": "unit",
 }
 
 KIND_OF_TEST: dict[str, dict[str, str]] = {

@@ -13,15 +13,25 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from mcp.server.apps import client_supports_apps
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult, Tool
+from mcp_types import (
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    ListResourcesResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+    Tool,
+)
 from mcp_types.jsonrpc import INVALID_PARAMS
 from pydantic import AnyUrl, ValidationError
 
-from close_events_mcp import __version__
+from close_events_mcp import __version__, view
 from close_events_mcp.close.client import CloseClient
 from close_events_mcp.config import Settings
 from close_events_mcp.server import prompts, resources, tools
@@ -64,6 +74,27 @@ class EventLogServer(MCPServer[AppState]):
             )
             for tool in await super().list_tools()
         ]
+
+    async def _handle_list_tools(
+        self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        """The tools as listed; their view (``_meta.ui``) only to a client that negotiated MCP Apps: to any
+        other, ``tools/list`` is what it was before the view existed, byte for byte."""
+        listed = await super()._handle_list_tools(ctx, params)
+        if client_supports_apps(ctx):
+            return listed
+        return listed.model_copy(update={"tools": [without_view(tool) for tool in listed.tools]})
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        """The resources; the ``ui://`` view only to a client that negotiated MCP Apps (the spec lets a
+        server leave UI-only resources out of ``resources/list``)."""
+        listed = await super()._handle_list_resources(ctx, params)
+        if client_supports_apps(ctx):
+            return listed
+        kept = [resource for resource in listed.resources if not str(resource.uri).startswith("ui://")]
+        return listed.model_copy(update={"resources": kept})
 
     _parameters: dict[str, dict[str, Any]]
 
@@ -142,6 +173,12 @@ class EventLogServer(MCPServer[AppState]):
         return self._parameters.get(name)
 
 
+def without_view(tool: Tool) -> Tool:
+    """The tool without its MCP Apps binding (``_meta.ui``), and without ``_meta`` if that was all."""
+    meta = {key: value for key, value in (tool.meta or {}).items() if key != "ui"}
+    return tool.model_copy(update={"meta": meta or None})
+
+
 _BOUNDS = frozenset({"greater_than_equal", "less_than_equal"})
 """Pydantic's error types for a number out of its ``ge``/``le`` range."""
 
@@ -203,6 +240,7 @@ def build_server(
         website_url="https://github.com/close-events-mcp/close-events-mcp",
         lifespan=lifespan,
         log_level=settings.log_level,
+        extensions=[view.apps()],  # the MCP App view of list_events and summarize_events
     )
     tools.register(server)
     resources.register(server)

@@ -15,6 +15,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
+from close_events_mcp import view
 from close_events_mcp.query.filters import MAX_PAGE, FilterArguments
 from close_events_mcp.results import EventDetail, EventDigest, EventList, EventTypeCatalog, PollEvents
 from close_events_mcp.server.frame import Work, answer, progress_to, state_of, tool_errors
@@ -104,17 +105,22 @@ async def answered(ctx: Ctx, work: Work) -> CallToolResult:
 
 
 def register(server: MCPServer[AppState]) -> None:
-    def read_only(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def read_only(
+        title: str, *, shown_in_view: bool = False
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """``shown_in_view``: hosts that render MCP Apps show the answer in ``view`` (``_meta.ui``)."""
+
         def registered(tool: Callable[..., Any]) -> Callable[..., Any]:
             return server.tool(
                 title=title,
                 description=described(tool.__doc__ or ""),
                 annotations=READ_ONLY.model_copy(update={"title": title}),
+                meta=view.ui_meta() if shown_in_view else None,
             )(tool)
 
         return registered
 
-    @read_only("List Close events")
+    @read_only("List Close events", shown_in_view=True)
     async def list_events(
         ctx: Ctx,
         object_type: ObjectTypeArg = None,
@@ -163,7 +169,7 @@ def register(server: MCPServer[AppState]) -> None:
 
         return await answered(ctx, lambda state: answers.event_detail(state, event_id))
 
-    @read_only("Summarize Close events")
+    @read_only("Summarize Close events", shown_in_view=True)
     async def summarize_events(
         ctx: Ctx,
         since: Annotated[
