@@ -130,6 +130,7 @@ KINDS: dict[str, str] = {
     "test_typed_boundary.py": "unit",
     "test_touch_only.py": "unit",
     "test_view.py": "unit",
+    "test_view_browser.py": "e2e",
 }
 
 KIND_OF_TEST: dict[str, dict[str, str]] = {
@@ -236,6 +237,7 @@ SLOW: dict[str, dict[str, str]] = {  # "*": the whole module
         "test_exhausted_rate_limit_and_outage_are_actionable": "50 rate-limit waits and 50 retries",
         "test_deadline_stops_a_hanging_call_and_the_next_call_works": "waits out a deadline",
     },
+    "test_view_browser.py": {"*": "headless Chromium, a browser a test (needs Debian's chromium)"},
     "test_typed_boundary.py": {
         "test_mypy_rejects_a_misspelled_argument_between_a_tool_and_its_work": "runs mypy",
     },
