@@ -83,7 +83,8 @@ def check_dists(dist: Path, v: str) -> tuple[Path, Path]:
     info = f"close_events_mcp-{v}.dist-info/"
     outside = [n for n in in_wheel if not n.startswith((*PACKAGES, info)) or STRAY.search(n)]
     absent = [f"{p}__init__.py" for p in PACKAGES if f"{p}__init__.py" not in in_wheel]
-    absent += [n for n in ("close_events_mcp/py.typed", f"{info}licenses/LICENSE") if n not in in_wheel]
+    shipped = ("close_events_mcp/py.typed", "close_events_mcp/view/timeline.html", f"{info}licenses/LICENSE")
+    absent += [n for n in shipped if n not in in_wheel]
     if outside or absent:
         raise Failure(
             f"the wheel should hold {', '.join(PACKAGES)} (with py.typed) and LICENSE only;"
