@@ -14,7 +14,9 @@ from mcp.client import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from close_events_mcp import catalog
-from close_events_mcp.server.app import EventLogServer
+from close_events_mcp.cli import demo_setup
+from close_events_mcp.config import settings_from_env
+from close_events_mcp.server.app import EventLogServer, build_server
 from close_events_mcp.view import TIMELINE_URI, timeline_html
 from tests.conftest import text_of
 
@@ -98,3 +100,15 @@ def test_the_pages_noise_is_the_catalogs():
         if any(action.noise for action in kind.actions)
     }
     assert noise == catalog_noise
+
+
+async def test_the_demo_server_offers_the_view():
+    """``close-events-mcp --demo`` builds its server as any other: the view is there for Apps clients."""
+    settings, transport = demo_setup(settings_from_env({}))
+    async with Client(build_server(settings, transport=transport), extensions=[APPS]) as connected:
+        listed = {tool.name: tool.meta for tool in (await connected.list_tools()).tools}
+        assert listed["summarize_events"] == {"ui": {"resourceUri": TIMELINE_URI}}
+        result = await connected.call_tool("list_events", {"limit": 5})
+        assert len(result.structured_content["events"]) == 5  # type: ignore[index]
+        (content,) = (await connected.read_resource(TIMELINE_URI)).contents
+        assert content.text == timeline_html()  # type: ignore[union-attr]
