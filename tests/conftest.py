@@ -134,6 +134,7 @@ KINDS: dict[str, str] = {
 }
 
 KIND_OF_TEST: dict[str, dict[str, str]] = {
+    "test_view.py": {"test_over_stateless_http_the_view_is_offered_where_each_request_says_who_asks": "e2e"},
     "test_cli.py": {"test_a_reader_that_stops_early_is_not_an_error": "e2e"},
     "test_log_privacy.py": {"test_a_tool_call_over_http_at_debug_logs_no_crm_data": "e2e"},
     "test_secrets.py": {

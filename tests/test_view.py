@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.client import advertise
@@ -16,9 +17,12 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from close_events_mcp import catalog
 from close_events_mcp.cli import demo_setup
 from close_events_mcp.config import settings_from_env
+from close_events_mcp.server import http as http_app
 from close_events_mcp.server.app import EventLogServer, build_server
 from close_events_mcp.view import TIMELINE_URI, timeline_html
-from tests.conftest import text_of
+from close_events_sandbox.app import SandboxApp
+from close_events_sandbox.serve import serve_asgi_in_thread
+from tests.conftest import clock, make_settings, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -112,3 +116,20 @@ async def test_the_demo_server_offers_the_view():
         assert len(result.structured_content["events"]) == 5  # type: ignore[index]
         (content,) = (await connected.read_resource(TIMELINE_URI)).contents
         assert content.text == timeline_html()  # type: ignore[union-attr]
+
+
+async def test_over_stateless_http_the_view_is_offered_where_each_request_says_who_asks(sandbox: SandboxApp):
+    """On 2026-07-28 every request carries the client's capabilities; before it only initialize did,
+    which a stateless server does not keep: those clients are shown what any other client sees."""
+    settings = make_settings()
+    server = build_server(settings, transport=httpx.ASGITransport(app=sandbox), clock=clock)
+    with serve_asgi_in_thread(http_app.build_http_app(server, settings, "127.0.0.1")) as origin:
+        url = origin + http_app.MCP_PATH
+        for extensions, mode, offered in (
+            ([APPS], "auto", True),
+            ([], "auto", False),
+            ([APPS], "legacy", False),
+        ):
+            async with Client(url, extensions=extensions, mode=mode) as connected:
+                bound = {tool.name for tool in (await connected.list_tools()).tools if tool.meta}
+                assert bound == (VIEWED if offered else set()), (extensions, mode)
