@@ -125,9 +125,7 @@ async def summarize_events(
     tally = combine(result.sinks)
     notable = [entry[2] for entries in tally.notable.values() for entry in entries]
     busiest = [lead for lead, _ in tally.by_lead.most_common(TOP_LEADS)]
-    await state.learn_names(notable, leads=busiest)
-    if any(key.startswith("user_") and not state.names.user(key) for key in tally.by_actor):
-        await state.names.directory.load_users(state.client)
+    await state.learn_names(notable, leads=busiest, actors=tally.by_actor)
     covered_since = since if result.complete else from_micros(result.covered_from)
     digest = build_digest(
         tally, state.names, result, since=covered_since, until=until, now=now, filters=filters

@@ -4,7 +4,7 @@ learned so far, and the policy for learning the names an answer shows (which may
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -57,10 +57,16 @@ class AppState:
         )
 
     async def learn_names(
-        self, events: list[Event], *, payload_fields: bool = False, leads: Sequence[str] = ()
+        self,
+        events: list[Event],
+        *,
+        payload_fields: bool = False,
+        leads: Sequence[str] = (),
+        actors: Iterable[str] = (),
     ) -> None:
-        """Make sure the actors, custom fields and leads of ``events`` can be shown by name: what the
-        events say, Close's user and custom field lists when they are needed, and the leads still
+        """Make sure the actors, custom fields and leads of ``events`` can be shown by name, and the
+        users among ``actors`` (a digest's counts): what the events say, Close's user and custom
+        field lists when they are needed, and the leads still
         without a name looked up in Close, up to ``directory.MAX_LEAD_LOOKUPS`` of them: ``leads`` first
         (as ordered: a digest's busiest first), then those of ``events``, the lead of most events first
         (of as many, the first one)."""
@@ -75,7 +81,8 @@ class AppState:
         if payload_fields:
             uses_fields |= any(k.startswith("custom.") for e in events for k in e.payload)
         async with anyio.create_task_group() as group:
-            if any(e.user_id and not names.user(e.user_id) for e in events):
+            unnamed_users = [e.user_id for e in events] + [a for a in actors if a.startswith("user_")]
+            if any(user and not names.user(user) for user in unnamed_users):
                 group.start_soon(directory.load_users, self.client)
             if uses_fields:
                 group.start_soon(directory.load_fields, self.client)
