@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from close_events_mcp.server.app import EventLogServer, build_server
 from close_events_sandbox.app import Faults, SandboxApp
 from close_events_sandbox.org import DemoOrg
 from close_events_sandbox.seed import DEMO_API_KEY, build_demo_org
+from tests.postgres import fresh_database, postgres_server
 
 os.environ.setdefault("CLOSE_EVENTS_STORE", "off")  # no test keeps events in the user data directory
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -59,6 +61,22 @@ def server(sandbox: SandboxApp) -> EventLogServer:
 async def client(server: EventLogServer) -> AsyncIterator[Client]:
     async with Client(server) as connected:
         yield connected
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session (``tests/postgres.py``), started on first use."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_setting(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """``CLOSE_EVENTS_STORE`` for a store of the test's own: a SQLite directory, then a fresh database on
+    the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store")
+    return fresh_database(request.getfixturevalue("postgres_url"))
 
 
 def text_of(result: object) -> str:
@@ -122,6 +140,11 @@ KINDS: dict[str, str] = {
     "test_server_json.py": "unit",
     "test_startup.py": "unit",
     "test_store.py": "unit",
+    "test_store_reads.py": "unit",
+    "test_store_restart.py": "unit",
+    "test_store_settings.py": "unit",
+    "test_store_shared.py": "e2e",
+    "test_store_sync.py": "e2e",
     "test_text.py": "unit",
     "test_token_budget.py": "unit",
     "test_tokens.py": "unit",
@@ -148,6 +171,16 @@ HYPOTHESIS = "hypothesis: 150 examples, each a tool call"
 BIG_DIGEST = "a digest of 20,000 events"
 CONSOLE_SCRIPT = "a process of the console script"
 BUSY_WALK = "reads days of a busy organization page by page first"
+
+STORE_ON_POSTGRES = "the store on a real PostgreSQL (its SQLite case is fast)"
+STORE_TESTS_ON_BOTH = (
+    "test_an_answer_asked_again_comes_from_the_store_but_for_the_latest_hour",
+    "test_history_older_than_close_keeps_is_answered_from_the_store",
+    "test_a_key_that_is_not_an_admins_never_gets_old_values_from_the_store",
+    "test_an_event_consolidated_after_it_was_stored_is_counted_once",
+    "test_a_list_asked_again_comes_from_the_store_for_what_it_holds",
+    "test_what_a_non_admin_key_read_never_answers_an_admins",
+)
 
 SLOW: dict[str, dict[str, str]] = {  # "*": the whole module
     "test_answer_frame.py": {
@@ -234,6 +267,24 @@ SLOW: dict[str, dict[str, str]] = {  # "*": the whole module
     "test_token_budget.py": {
         "test_the_list_text_is_at_most_0_09_of_the_raw_json_with_every_fact": "every page of an organization",
     },
+    "test_store.py": {
+        "test_a_budgeted_digest_finishes_when_asked_again_reading_only_what_is_missing": (
+            "digests a busy week in parts, on each backend"
+        ),
+        **{f"{name}[postgresql]": STORE_ON_POSTGRES for name in STORE_TESTS_ON_BOTH},
+    },
+    "test_store_restart.py": {
+        "test_poll_delivers_every_event_once_across_a_restart_of_the_server[postgresql]": STORE_ON_POSTGRES,
+    },
+    "test_store_settings.py": {
+        "test_a_store_opened_later_keeps_only_its_retention[postgresql-7]": STORE_ON_POSTGRES,
+        "test_a_store_opened_later_keeps_only_its_retention[postgresql-0]": STORE_ON_POSTGRES,
+        "test_the_store_password_never_shows_in_answers_or_logs[reachable]": STORE_ON_POSTGRES,
+        "test_the_store_password_never_shows_in_the_commands[reachable]": STORE_ON_POSTGRES,
+        "test_the_store_password_never_shows_in_the_commands[down]": "a process of the console script",
+    },
+    "test_store_shared.py": {"*": "two servers and two syncs on one PostgreSQL, against a slowed sandbox"},
+    "test_store_sync.py": {"*": "processes of sync against a sandbox slowed to 20 requests/s"},
     "test_tools.py": {
         "test_exhausted_rate_limit_and_outage_are_actionable": "50 rate-limit waits and 50 retries",
         "test_deadline_stops_a_hanging_call_and_the_next_call_works": "waits out a deadline",

@@ -5,10 +5,8 @@ no more than Close would show it, and a store that cannot be used never stops an
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +16,6 @@ from close_events_mcp.server.app import build_server
 from close_events_sandbox.app import SandboxApp
 from close_events_sandbox.seed import DEMO_MEMBER_API_KEY, build_demo_org
 from tests.conftest import NOW, make_settings, text_of
-from tests.postgres import fresh_database, postgres_server
 
 pytestmark = pytest.mark.anyio
 
@@ -31,19 +28,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_setting(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "store")
-    return fresh_database(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture(scope="module")
