@@ -14,7 +14,7 @@ from close_events_mcp import catalog
 from close_events_mcp.engine.digest import TOP_LEADS, Tally, build_digest, combine
 from close_events_mcp.engine.page import list_page
 from close_events_mcp.engine.poll import poll
-from close_events_mcp.engine.scan import OnPage, Scanner
+from close_events_mcp.engine.scan import OnPage, Scanner, StoreNarrowing
 from close_events_mcp.errors import ArgumentError, NotFound
 from close_events_mcp.event import Event, format_timestamp, from_micros
 from close_events_mcp.query.filters import EventFilters, FilterArguments, parse_event_id, parse_object_type
@@ -121,6 +121,7 @@ async def summarize_events(
         limits=state.limits(max_events),
         on_page=on_page,
         store=store,
+        narrowing=StoreNarrowing.of(plan),
     ).run()
     tally = combine(result.sinks)
     notable = [entry[2] for entries in tally.notable.values() for entry in entries]

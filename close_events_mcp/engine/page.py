@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from close_events_mcp import catalog
 from close_events_mcp.close.client import CloseClient
-from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner
+from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner, StoreNarrowing
 from close_events_mcp.errors import ArgumentError, BadRequest
 from close_events_mcp.event import Event, from_micros, micros
 from close_events_mcp.query.filters import EVENT_ID, MAX_PAGE, EventFilters, echo, parse_limit
@@ -236,6 +236,7 @@ async def _scan_page(
         limits=limits,
         on_page=on_page,
         store=store,
+        narrowing=StoreNarrowing.of(plan, chunk=4 * page_size + len(skip)),
     ).run()
     found = [event for sink in result.sinks for event in sink.events]
     events = found[:page_size]

@@ -31,7 +31,7 @@ import anyio
 
 from close_events_mcp.close.client import CloseClient
 from close_events_mcp.engine.page import Matches
-from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner
+from close_events_mcp.engine.scan import OnPage, ScanLimits, Scanner, StoreNarrowing
 from close_events_mcp.errors import ArgumentError, RateLimited
 from close_events_mcp.event import Event, format_timestamp, from_micros, micros
 from close_events_mcp.query.filters import MAX_PAGE, EventFilters
@@ -217,6 +217,7 @@ class _Walk:
             order="oldest",
             on_page=self._scan_progress(),
             store=self.store,
+            narrowing=StoreNarrowing.of(self.plan),
         ).run()
         self.found += (event for sink in result.sinks for event in sink.events)
         return result.covered_to

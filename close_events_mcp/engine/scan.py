@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
@@ -36,10 +36,37 @@ from close_events_mcp.close.turns import own_lane, ranked
 from close_events_mcp.errors import RateLimited, UserFacingError
 from close_events_mcp.event import Event, format_timestamp, from_micros, micros
 from close_events_mcp.query.filters import MAX_PAGE, EventFilters
-from close_events_mcp.store.events import Range, missing, query_key
+from close_events_mcp.query.plan import FilterPlan, fields_matched
+from close_events_mcp.store.events import Covered, Range, missing, query_key
 
 if TYPE_CHECKING:
     from close_events_mcp.store.gateway import StoreGateway
+
+
+STORE_CHUNK = 2000
+"""Stored events loaded at a time (newest first): a scan's memory stays bounded by it, whatever the
+store holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreNarrowing:
+    """What a scan may ask the store beyond Close's filters: the filters it checks locally that are
+    columns (``object_id``, …) and the fields an event must change (``changed_field``), so that the
+    store returns only what can match; and, for a caller that needs only the newest few, how many to
+    load at a time."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    changed: frozenset[str] = frozenset()
+    chunk: int = STORE_CHUNK
+    count_only: bool = False
+    """The caller needs only what Close has that the store lacks (``sync``): held slices are counted,
+    not loaded."""
+
+    @classmethod
+    def of(cls, plan: FilterPlan, chunk: int = STORE_CHUNK) -> StoreNarrowing:
+        changed = fields_matched(plan.changed_field) if plan.changed_field else frozenset()
+        return cls(dict(plan.local), changed, chunk)
+
 
 Order = Literal["newest", "oldest"]
 OnPage = Callable[[int, int], Awaitable[None]]
@@ -89,6 +116,8 @@ class Slice(Generic[S]):
     """The store holds it completely: it is filled from there (then done), not read from Close."""
     stored: list[Event] | None = None
     """A held slice's events, loaded from the store and not yet given to its sink."""
+    stored_to: int | None = None
+    """When ``stored`` is only the newest part of a held slice: every event from here up was loaded."""
 
 
 @dataclass(slots=True)
@@ -143,10 +172,12 @@ class Scanner(Generic[S]):
         order: Order = "newest",
         on_page: OnPage | None = None,
         store: StoreGateway | None = None,
+        narrowing: StoreNarrowing | None = None,
     ) -> None:
         self._client = client
         self._base = {k: v for k, v in filters.to_params().items() if not k.startswith("date_updated")}
         self._store = store
+        self._narrowing = narrowing or StoreNarrowing()
         self._query = query_key(self._base)
         self._from_close: set[str] = set()
         """IDs of the events read from Close in this scan (when there is a store)."""
@@ -191,7 +222,7 @@ class Scanner(Generic[S]):
                             self._split(remaining, first)
                             await self._walk_all()
                     group.cancel_scope.cancel()
-        self._add_loaded()
+        await self._add_loaded()
         progress = self._progress
         if budget.cancelled_caught:
             progress.cut_by = progress.cut_by or "time"
@@ -221,7 +252,12 @@ class Scanner(Generic[S]):
         if stored is None:  # the store failed: read the window from Close
             return False
         for start, end in held:
-            self._slices.append(Slice(start, end, self._make_sink(), held=True))
+            if self._narrowing.count_only:
+                self._slices.append(Slice(start, end, self._make_sink(), done=True))
+            else:
+                self._slices.append(Slice(start, end, self._make_sink(), held=True))
+        if self._narrowing.count_only:
+            self._progress.stored = stored
         for start, end in lost:
             self._slices.append(Slice(start, end, self._make_sink(), done=True))
         self._missing = lost
@@ -242,29 +278,54 @@ class Scanner(Generic[S]):
                     self._slices.append(Slice(low, high, self._make_sink()))
         return True
 
-    async def _load_held(self) -> None:
-        """Load the slices the store holds, newest first (the order answers are read in); a slice the
-        store fails to give is read from Close instead."""
+    def _held_newest_first(self) -> list[Slice[S]]:
+        return sorted((s for s in self._slices if s.held), key=lambda s: -s.end)
+
+    async def _load(self, piece: Slice[S], end: int) -> bool:
+        """Load (the next part of) a held slice, down from ``end``; False when the store failed."""
         store = self._store
         assert store is not None
-        for piece in sorted((s for s in self._slices if s.held), key=lambda s: -s.end):
-            piece.stored = await store.events(self._base, (piece.start, piece.end))
-            if piece.stored is None:
+        narrowing = self._narrowing
+        loaded = await store.events(
+            self._base,
+            (piece.start, end),
+            limit=narrowing.chunk if self._order == "newest" else None,
+            narrow=narrowing.columns,
+            changed=narrowing.changed,
+        )
+        if loaded is None:
+            return False
+        piece.stored, piece.stored_to = loaded
+        return True
+
+    async def _load_held(self) -> None:
+        """Load the slices the store holds, newest first (the order answers are read in), beside the
+        reads from Close; a slice the store fails to give is read from Close instead."""
+        for piece in self._held_newest_first():
+            if not await self._load(piece, piece.end):
                 piece.held = False
                 await self._walk(piece)
 
-    def _add_loaded(self) -> None:
+    async def _add_loaded(self) -> None:
         """Give the loaded slices' events to their sinks, once Close's part is read: an event Close
         returned in this scan is taken from Close only (a consolidated event moved; the store may not
-        know yet)."""
-        for piece in self._slices:
-            if not piece.held or piece.stored is None:
-                continue
-            fresh = [event for event in piece.stored if event.id not in self._from_close]
-            for event in fresh:
-                piece.sink.add(event)
-            self._progress.stored += len(fresh)
-            piece.stored, piece.done = None, True
+        know yet). A sink that has all it needs stops the loading: that slice, read down to where it
+        was, ends what the scan returns."""
+        for piece in self._held_newest_first():
+            while piece.stored is not None:
+                fresh = [event for event in piece.stored if event.id not in self._from_close]
+                for event in fresh:
+                    piece.sink.add(event)
+                self._progress.stored += len(fresh)
+                piece.stored, reached = None, piece.stored_to
+                if reached is None:
+                    piece.done = True
+                    break
+                piece.reached = reached
+                if piece.sink.satisfied or not await self._load(piece, reached):
+                    return
+            if not piece.done:
+                return
 
     async def _watch_stop(self, scope: anyio.CancelScope) -> None:
         await self._progress.stop.wait()
@@ -358,6 +419,7 @@ class Scanner(Generic[S]):
                 return None
             raws = [raw for raw in page["data"] if isinstance(raw, dict)]
             events = [Event.from_close(raw) for raw in raws]
+            upper = piece.end if piece.reached is None else piece.reached
             next_cursor = page.get("cursor_next")
             cursor = next_cursor if isinstance(next_cursor, str) and next_cursor and events else None
             piece.read += len(events)
@@ -376,14 +438,17 @@ class Scanner(Generic[S]):
                 piece.reached = oldest + 1
             for event in batch:
                 piece.sink.add(event)
+            if cursor is None:  # before any await: a finished slice is never split again
+                piece.done, piece.reached = True, None
             if self._store is not None:
+                # This page completes [lower, upper): exactly ``batch`` is there, so the store holds
+                # that stretch now, and drops what it had there that Close no longer has.
                 self._from_close.update(event.id for event in events)
-                read_from = piece.start if cursor is None else (piece.reached or piece.end)
-                await self._store.keep(raws, [(self._query, (read_from, piece.end))])
+                lower = piece.start if cursor is None else (piece.reached or piece.end)
+                await self._store.keep(raws, Covered(self._base, (lower, upper), {e.id for e in batch}))
             self._signal_progress()
             await self._count(len(events))
             if cursor is None:
-                piece.done, piece.reached = True, None
                 return None
             if first_page_only:
                 return piece.reached

@@ -13,7 +13,7 @@ it from a worker thread (``store.gateway``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -34,6 +34,15 @@ COLUMN_FILTERS: Final = ("object_type", "object_id", "action", "lead_id", "user_
 def query_key(close_filters: Mapping[str, str]) -> str:
     """The query a range was read with: Close's filters, dates and paging left out, in a fixed order."""
     return "&".join(f"{name}={close_filters[name]}" for name in COLUMN_FILTERS if close_filters.get(name))
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """A stretch Close was read over completely: its filters, its span, and the ids it returned."""
+
+    filters: Mapping[str, str]
+    span: Range
+    ids: Collection[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +104,11 @@ class EventStore:
 
     # --- writing -----------------------------------------------------------------------------------
 
-    def put(self, raws: Sequence[JSONDict], held: Sequence[tuple[str, Range]] = ()) -> None:
-        """Upsert ``raws`` (events as Close sent them) and record ``held`` ranges, in one transaction:
-        a range is never recorded without the events it holds."""
+    def put(self, raws: Sequence[JSONDict], covered: Covered | None = None, query: str | None = None) -> None:
+        """Upsert ``raws`` (events as Close sent them) and, when they are all the events of ``covered``,
+        drop what the store had there that Close no longer has (an event moved by consolidation) and
+        record the stretch as held for ``query`` (``query_key`` of its filters unless given): in one
+        transaction, so a range is never held without its events."""
         rows: list[tuple[Any, ...]] = []
         fields: list[tuple[str, str, str, int]] = []
         for raw in raws:
@@ -108,7 +119,7 @@ class EventStore:
                 event.id,
                 updated,
                 micros(event.date_created),
-                _object_type(event.object_type),
+                event.object_type,
                 event.object_id,
                 event.action,
                 event.lead_id,
@@ -119,32 +130,62 @@ class EventStore:
             ))  # fmt: skip
             fields.extend((self.org_id, event.id, name, updated) for name in set(event.changed_fields))
         with self.database.transaction() as tx:
+            if covered is not None and covered.span[1] > covered.span[0]:
+                self._drop_moved(tx, covered)
             tx.execute_many(_UPSERT, rows)
             if fields:
                 tx.execute_many(_UPSERT_FIELD, fields)
-            for query, span in held:
-                self._hold(tx, query, span)
+            if covered is not None:
+                self._hold(tx, query_key(covered.filters) if query is None else query, covered.span)
+
+    def _drop_moved(self, tx: Transaction, covered: Covered) -> None:
+        where, params = self._matching(covered.filters, covered.span)
+        kept = sorted(covered.ids)
+        if kept:
+            where += f" AND id NOT IN ({', '.join('?' for _ in kept)})"
+            params += kept
+        gone = [(self.org_id, row[0]) for row in tx.execute(f"SELECT id FROM events WHERE {where}", params)]
+        tx.execute_many("DELETE FROM changed_fields WHERE org_id = ? AND event_id = ?", gone)
+        tx.execute_many("DELETE FROM events WHERE org_id = ? AND id = ?", gone)
 
     def _hold(self, tx: Transaction, query: str, span: Range) -> None:
         start, end = span
         if end <= start:
             return
         tx.lock(f"held:{self.org_id}:{query}")
-        touching = tx.execute(
-            "SELECT start_us, end_us FROM held_ranges WHERE org_id = ? AND query = ? AND start_us <= ? "
-            "AND end_us >= ?",
-            (self.org_id, query, end, start),
-        )
-        for old_start, old_end in touching:
+        for old_start, old_end in self._overlapping(tx, [query], (start, end), touching=True):
             start, end = min(start, old_start), max(end, old_end)
-        tx.execute(
-            "DELETE FROM held_ranges WHERE org_id = ? AND query = ? AND start_us <= ? AND end_us >= ?",
-            (self.org_id, query, end, start),
-        )
+            tx.execute(
+                "DELETE FROM held_ranges WHERE org_id = ? AND query = ? AND start_us = ?",
+                (self.org_id, query, old_start),
+            )
         tx.execute(
             "INSERT INTO held_ranges (org_id, query, start_us, end_us) VALUES (?, ?, ?, ?)",
             (self.org_id, query, start, end),
         )
+
+    def _overlapping(
+        self, tx: Transaction, queries: Sequence[str], span: Range, *, touching: bool = False
+    ) -> list[Range]:
+        """The held ranges of ``queries`` that overlap ``span`` (or touch it). A query's ranges never
+        overlap, so they are those starting inside ``span`` and the last one starting before it: two
+        index lookups, however many ranges there are."""
+        start, end = span
+        found: list[Range] = []
+        for query in queries:
+            before = tx.execute(
+                "SELECT start_us, end_us FROM held_ranges WHERE org_id = ? AND query = ? AND start_us < ? "
+                "ORDER BY start_us DESC LIMIT 1",
+                (self.org_id, query, start),
+            )
+            inside = tx.execute(
+                "SELECT start_us, end_us FROM held_ranges WHERE org_id = ? AND query = ? AND start_us >= ? "
+                f"AND start_us {'<=' if touching else '<'} ? ORDER BY start_us",
+                (self.org_id, query, start, end),
+            )
+            found += [(int(a), int(b)) for a, b in before if b > start or (touching and b == start)]
+            found += [(int(a), int(b)) for a, b in inside]
+        return found
 
     def purge(self, before: int | None) -> int:
         """Delete the events dated before ``before`` (all of them when None) and what is held of that
@@ -174,38 +215,78 @@ class EventStore:
     def held(self, queries: Sequence[str], span: Range) -> list[Range]:
         """The parts of ``span`` held completely for any of ``queries``, oldest first, merged."""
         start, end = span
-        marks = ", ".join("?" for _ in queries)
         with self.database.transaction(write=False) as tx:
-            rows = tx.execute(
-                f"SELECT start_us, end_us FROM held_ranges WHERE org_id = ? AND query IN ({marks}) "
-                "AND start_us < ? AND end_us > ? ORDER BY start_us",
-                (self.org_id, *queries, end, start),
-            )
+            rows = self._overlapping(tx, queries, span)
         return merge((max(a, start), min(b, end)) for a, b in rows)
 
-    def events(self, close_filters: Mapping[str, str], span: Range) -> list[JSONDict]:
-        """The stored events matching Close's filters in ``span``, newest first (as Close pages)."""
-        where, params = self._matching(close_filters, span)
+    def events(
+        self,
+        close_filters: Mapping[str, str],
+        span: Range,
+        *,
+        limit: int | None = None,
+        narrow: Mapping[str, str] | None = None,
+        changed: Collection[str] = (),
+    ) -> tuple[list[JSONDict], int | None]:
+        """The stored events matching ``close_filters`` in ``span``, newest first as Close pages them;
+        only those that can pass the checks the server makes itself, when ``narrow`` (filters on
+        columns, an object type under its legacy names too) and ``changed`` (one of these fields
+        changed) say them. With ``limit``, about that many: the newest ``limit`` and any others of the
+        oldest one's microsecond. Returns them and, when some are left older, the microsecond down to
+        which every event was returned (else None)."""
+        where, params = self._matching(close_filters, span, narrow, changed)
+        order = "ORDER BY date_updated DESC, id DESC"
         with self.database.transaction(write=False) as tx:
+            if limit is None:
+                rows = tx.execute(f"SELECT body, date_updated FROM events WHERE {where} {order}", params)
+                return [orjson.loads(row[0]) for row in rows], None
             rows = tx.execute(
-                f"SELECT body FROM events WHERE {where} ORDER BY date_updated DESC, id DESC",
-                params,
+                f"SELECT body, date_updated, id FROM events WHERE {where} {order} LIMIT ?", [*params, limit]
             )
-        return [orjson.loads(row[0]) for row in rows]
+            if len(rows) < limit:
+                return [orjson.loads(row[0]) for row in rows], None
+            oldest, last_id = rows[-1][1], rows[-1][2]
+            rows += tx.execute(
+                f"SELECT body, date_updated, id FROM events WHERE {where} AND date_updated = ? AND id < ? "
+                f"{order}",
+                [*params, oldest, last_id],
+            )
+        return [orjson.loads(row[0]) for row in rows], int(oldest)
 
     def count(self, close_filters: Mapping[str, str], span: Range) -> int:
         where, params = self._matching(close_filters, span)
         with self.database.transaction(write=False) as tx:
             return int(tx.execute(f"SELECT COUNT(*) FROM events WHERE {where}", params)[0][0])
 
-    def _matching(self, close_filters: Mapping[str, str], span: Range) -> tuple[str, list[Any]]:
+    def _matching(
+        self,
+        close_filters: Mapping[str, str],
+        span: Range,
+        narrow: Mapping[str, str] | None = None,
+        changed: Collection[str] = (),
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause of Close's filters in ``span`` (an object type as Close matches it: the very
+        name), and of the server's own checks if given."""
         where = ["org_id = ?", "date_updated >= ?", "date_updated < ?"]
         params: list[Any] = [self.org_id, span[0], span[1]]
         for name in COLUMN_FILTERS:
             value = close_filters.get(name)
             if value:
                 where.append(f"{name} = ?")
-                params.append(_object_type(value) if name == "object_type" else value)
+                params.append(value)
+        for name, value in (narrow or {}).items():
+            if name not in COLUMN_FILTERS:
+                continue
+            names = _type_names(value) if name == "object_type" else [value]
+            where.append(f"{name} IN ({', '.join('?' for _ in names)})")
+            params += names
+        if changed:
+            marks = ", ".join("?" for _ in changed)
+            where.append(
+                f"id IN (SELECT event_id FROM changed_fields WHERE org_id = ? AND field IN ({marks}) "
+                "AND date_updated >= ? AND date_updated < ?)"
+            )
+            params += [self.org_id, *sorted(changed), span[0], span[1]]
         return " AND ".join(where), params
 
     def get(self, event_id: str) -> JSONDict | None:
@@ -258,5 +339,7 @@ def missing(span: Range, held: Sequence[Range]) -> list[Range]:
     return [gap for gap in gaps if gap[1] > gap[0]]
 
 
-def _object_type(value: str) -> str:
-    return catalog.LEGACY_NAMES.get(value, value)
+def _type_names(object_type: str) -> list[str]:
+    """An object type and the legacy names Close may still send for it (the server's own checks treat
+    them as one)."""
+    return [object_type, *sorted(old for old, new in catalog.LEGACY_NAMES.items() if new == object_type)]

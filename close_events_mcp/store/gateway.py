@@ -13,8 +13,8 @@ admin's key stored are withheld from it past that hour.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,7 +24,7 @@ from close_events_mcp import catalog
 from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event, JSONDict, micros, parse_timestamp
 from close_events_mcp.store.backends import StoreFailed
-from close_events_mcp.store.events import ALL_EVENTS, EventStore, Range
+from close_events_mcp.store.events import ALL_EVENTS, Covered, EventStore, Range, query_key
 from close_events_mcp.store.location import StorePlace
 
 if TYPE_CHECKING:
@@ -71,6 +71,8 @@ class StoreGateway:
     _store: EventStore | None = None
     owner: Owner | None = None
     _failed_at: datetime | None = None
+    failure: str | None = None
+    """Why the store was last set aside (for the commands; a tool's answer gets ``take_note``)."""
     _unsaid: str | None = None
     _lock: anyio.Lock = field(default_factory=anyio.Lock)
 
@@ -121,6 +123,7 @@ class StoreGateway:
             except Exception:
                 log.debug("closing the failed store failed too")
         self._failed_at = self.clock()
+        self.failure = str(failure)
         self._unsaid = (
             f"The local event store ({self.where}) could not be used: {failure}. This answer was read "
             "from Close alone."
@@ -148,15 +151,19 @@ class StoreGateway:
             self.fail(failure)
             return None
 
-    async def keep(self, raws: Sequence[JSONDict], held: Sequence[tuple[str, Range]] = ()) -> None:
-        """Store what Close returned, and the ranges it holds completely (clipped to what may be held)."""
-        now = self.clock()
-        ceiling = micros(now - LATE_MARGIN)
-        floor = micros(now - timedelta(days=catalog.RETENTION_DAYS))
-        clipped = [(self._as_read(query), (max(a, floor), min(b, ceiling))) for query, (a, b) in held]
-        clipped = [(query, span) for query, span in clipped if span[1] > span[0]]
-        if raws or clipped:
-            await self.run(lambda store: store.put(raws, clipped))
+    async def keep(self, raws: Sequence[JSONDict], covered: Covered | None = None) -> None:
+        """Store what Close returned; when it is all of ``covered``, the store holds that stretch now
+        (but for the latest hour and what is past Close's retention, which are never held)."""
+        query = None
+        if covered is not None:
+            now = self.clock()
+            start, end = covered.span
+            start = max(start, micros(now - timedelta(days=catalog.RETENTION_DAYS)))
+            end = min(end, micros(now - LATE_MARGIN))
+            covered = replace(covered, span=(start, end)) if end > start else None
+            query = self._as_read(query_key(covered.filters)) if covered is not None else None
+        if raws or covered is not None:
+            await self.run(lambda store: store.put(raws, covered, query))
 
     async def held(self, query: str, span: Range) -> list[Range]:
         """What the store holds completely of ``span`` for ``query``, as this credential may use it."""
@@ -173,12 +180,23 @@ class StoreGateway:
     async def count(self, close_filters: Mapping[str, str], spans: Sequence[Range]) -> int | None:
         return await self.run(lambda store: sum(store.count(close_filters, span) for span in spans))
 
-    async def events(self, close_filters: Mapping[str, str], span: Range) -> list[Event] | None:
-        """The events Close would return for ``close_filters`` in ``span``, as this credential may see
-        them, newest first; decoded in the worker thread too."""
-        return await self.run(
-            lambda store: [Event.from_close(self.visible(raw)) for raw in store.events(close_filters, span)]
-        )
+    async def events(
+        self,
+        close_filters: Mapping[str, str],
+        span: Range,
+        *,
+        limit: int | None = None,
+        narrow: Mapping[str, str] | None = None,
+        changed: Collection[str] = (),
+    ) -> tuple[list[Event], int | None] | None:
+        """The events Close would return for ``close_filters`` in ``span`` (``EventStore.events``), as
+        this credential may see them, newest first; decoded in the worker thread too."""
+
+        def read(store: EventStore) -> tuple[list[Event], int | None]:
+            raws, reached = store.events(close_filters, span, limit=limit, narrow=narrow, changed=changed)
+            return [Event.from_close(self.visible(raw)) for raw in raws], reached
+
+        return await self.run(read)
 
     async def get(self, event_id: str) -> JSONDict | None:
         raw = await self.run(lambda store: store.get(event_id))

@@ -18,7 +18,7 @@ import anyio
 
 from close_events_mcp.catalog import RETENTION_DAYS
 from close_events_mcp.close.client import CloseClient
-from close_events_mcp.engine.scan import ScanLimits, Scanner, ScanResult
+from close_events_mcp.engine.scan import ScanLimits, Scanner, ScanResult, StoreNarrowing
 from close_events_mcp.event import Event
 from close_events_mcp.query.filters import EventFilters
 from close_events_mcp.store.gateway import StoreGateway
@@ -71,6 +71,7 @@ async def sync_pass(
             max_events=_UNBOUNDED, max_pages=_UNBOUNDED, concurrency=concurrency, time_share=1.0
         ),
         store=gateway,
+        narrowing=StoreNarrowing(count_only=True),
     ).run()
     return Pass(
         read=result.events,
