@@ -85,7 +85,7 @@ class Settings:
     scan_max_pages: int = 1_500
     """Requests one scan may make: half as many again as its events fill (see ``page_budget``)."""
     demo: bool = False
-    store: str = "off"
+    store: str = field(default="off", repr=False)  # a postgresql:// address may carry a password
     """``CLOSE_EVENTS_STORE``: "off", "" (SQLite under the user data directory), a path, or a
     ``postgresql://`` address (``store.location``). Settings made in code default to no store."""
     store_retention_days: int = 365

@@ -140,6 +140,7 @@ KINDS: dict[str, str] = {
     "test_server_json.py": "unit",
     "test_startup.py": "unit",
     "test_store.py": "unit",
+    "test_store_failures.py": "unit",
     "test_store_reads.py": "unit",
     "test_store_restart.py": "unit",
     "test_store_settings.py": "unit",
@@ -272,6 +273,22 @@ SLOW: dict[str, dict[str, str]] = {  # "*": the whole module
             "digests a busy week in parts, on each backend"
         ),
         **{f"{name}[postgresql]": STORE_ON_POSTGRES for name in STORE_TESTS_ON_BOTH},
+    },
+    "test_store_failures.py": {
+        "test_purge_on_a_locked_store_says_nothing_was_purged": "waits out SQLite's busy timeout",
+    },
+    "test_store_reads.py": {
+        **{
+            f"test_pages_through_the_store_are_closes_pages[{case}]": "pages a query several ways, each twice"
+            for case in ("sqlite-exclude_noisy", "sqlite-changed_field", "sqlite-object_type,action")
+        },
+        **{
+            f"test_pages_through_the_store_are_closes_pages[postgresql-{case}]": STORE_ON_POSTGRES
+            for case in ("no filter", "exclude_noisy", "object_type", "changed_field", "object_type,action")
+        },
+        "test_a_legacy_object_type_is_answered_as_close_answers_it[postgresql]": STORE_ON_POSTGRES,
+        "test_a_page_loads_from_the_store_about_what_it_shows[postgresql]": STORE_ON_POSTGRES,
+        "test_a_busy_scan_through_the_store_counts_every_event_once": "a busy week, digested three times",
     },
     "test_store_restart.py": {
         "test_poll_delivers_every_event_once_across_a_restart_of_the_server[postgresql]": STORE_ON_POSTGRES,

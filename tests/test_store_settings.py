@@ -110,7 +110,6 @@ def test_the_password_is_one_of_the_settings_secrets() -> None:
     assert PASSWORD in settings_from_env({"CLOSE_EVENTS_STORE": DOWN}).secrets
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: Settings' repr shows CLOSE_EVENTS_STORE whole")
 def test_the_settings_repr_never_shows_the_password() -> None:
     assert PASSWORD not in repr(settings_from_env({"CLOSE_EVENTS_STORE": DOWN}))
 

@@ -102,57 +102,73 @@ class _SqliteTransaction:
 
 
 class SqliteDatabase:
+    """A SQLite file. Each worker thread reads and writes through a connection of its own, so that a
+    long read never holds up another call (WAL lets readers and the one writer go on side by side)."""
+
     kind: Kind = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.where = str(path)
-        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not path.exists():
-                # Created 0600 before SQLite opens it: CRM data is never readable by others, not even
-                # for a moment.
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            connection = sqlite3.connect(
-                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as error:
+            # 0600 before SQLite opens it (its -wal and -shm files take the same mode): CRM data is
+            # never readable by others, not even for a moment, nor when the file was made by hand.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except OSError as error:
             raise StoreFailed(f"the SQLite store could not be opened ({_sqlite_reason(error)})") from None
+        connection = self._connection()
         try:
-            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
             # Reading the schema finds a file that is not a database at once; damage deeper in is
             # found by the query that meets it (a full integrity check would read every page).
             connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as error:
-            connection.close()
+            self.close()
             raise StoreFailed(f"the SQLite store could not be opened ({_sqlite_reason(error)})") from None
-        self._connection = connection
         for sidecar in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             with contextlib.suppress(OSError):
                 sidecar.chmod(0o600)
 
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on its first use."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        try:
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as error:
+            raise StoreFailed(f"the SQLite store could not be opened ({_sqlite_reason(error)})") from None
+        with self._guard:
+            self._connections.append(connection)
+        self._local.connection = connection
+        return connection
+
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
-        with self._lock:
-            connection = self._connection
-            try:
-                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.Error as error:
-                raise StoreFailed(
-                    f"the SQLite store could not be written ({_sqlite_reason(error)})"
-                ) from None
-            try:
-                yield _SqliteTransaction(connection)
-                connection.execute("COMMIT")
-            except BaseException as error:
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
-                    raise StoreFailed(f"the SQLite store failed ({_sqlite_reason(error)})") from None
-                raise
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as error:
+            raise StoreFailed(f"the SQLite store could not be written ({_sqlite_reason(error)})") from None
+        try:
+            yield _SqliteTransaction(connection)
+            connection.execute("COMMIT")
+        except BaseException as error:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise StoreFailed(f"the SQLite store failed ({_sqlite_reason(error)})") from None
+            raise
 
     def size_bytes(self, org_id: str) -> int:
         files = (self.path, self.path.with_name(self.path.name + "-wal"))
@@ -175,8 +191,12 @@ class SqliteDatabase:
             os.close(fd)
 
     def close(self) -> None:
-        with self._lock:
-            self._connection.close()
+        with self._guard:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
+        self._local = threading.local()
 
 
 def _sqlite_reason(error: BaseException) -> str:
@@ -300,14 +320,11 @@ class PostgresDatabase:
 
 
 def _without_password(dsn: str) -> str:
-    """The DSN as shown to people: no password, in either URL or key=value form."""
-    from urllib.parse import urlsplit, urlunsplit  # noqa: PLC0415
-
-    if "://" in dsn:
-        parts = urlsplit(dsn)
-        host = parts.hostname or ""
-        netloc = f"{parts.username}@{host}" if parts.username else host
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    return " ".join(part for part in dsn.split() if not part.lower().startswith("password="))
+    """A PostgreSQL URL as shown to people: no password, no query (it may carry one too); several
+    hosts (``h1:5432,h2:5432``) are kept as they are."""
+    scheme, _, rest = dsn.partition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        user_info, _, hosts = authority.rpartition("@")
+        authority = f"{user_info.partition(':')[0]}@{hosts}"
+    return f"{scheme}://{authority}{slash}{path.partition('?')[0]}"

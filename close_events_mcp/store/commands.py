@@ -18,7 +18,7 @@ from close_events_mcp.event import format_timestamp, from_micros, micros, parse_
 from close_events_mcp.store import gateway_for
 from close_events_mcp.store.backends import SqliteDatabase, StoreFailed
 from close_events_mcp.store.events import EventStore, StoreStatus
-from close_events_mcp.store.gateway import StoreGateway
+from close_events_mcp.store.gateway import Owner, StoreGateway
 from close_events_mcp.store.location import StorePlace, store_place
 from close_events_mcp.store.sync import FOLLOW_EVERY, Pass, sync_pass
 
@@ -39,8 +39,9 @@ async def _opened(
     gateway = gateway_for(settings, clock)
     if gateway is None:
         return None, OFF
+    gateway.owner = Owner.from_me(await client.me())  # Close's refusal is the command's error
     if await gateway.open(client) is None:
-        return None, gateway.take_note() or "the store could not be opened"
+        return None, f"the local store ({gateway.where}) cannot be used: {gateway.failure or 'unknown'}."
     return gateway, None
 
 
@@ -174,10 +175,14 @@ async def run_purge(
                 return _fail(problem or OFF)
             store = gateway.store
             assert store is not None
-            gone = await anyio.to_thread.run_sync(store.purge, cutoff)
-            gateway.close()
+            try:
+                gone = await anyio.to_thread.run_sync(store.purge, cutoff)
+            finally:
+                gateway.close()
     except UserFacingError as error:
         return _fail(f"purge needs to know the credential's organization: {error}")
+    except StoreFailed as error:
+        return _fail(f"nothing was purged: {error}.")
     when = f"dated before {format_timestamp(from_micros(cutoff))}" if cutoff is not None else "(all)"
     print(f"Purged {gone:,} events {when} of {store.org_id} from {gateway.where}.")
     return 0
