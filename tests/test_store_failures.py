@@ -60,3 +60,19 @@ def test_purge_on_a_locked_store_says_nothing_was_purged(tmp_path, demo_org, mon
         holder.close()
     err = capsys.readouterr().err
     assert "locked" in err and "This answer" not in err
+
+
+async def test_a_stored_event_that_cannot_be_read_is_said_once_and_close_answers(tmp_path, demo_org):
+    store = tmp_path / "store"
+    setup = Setup(demo_org, str(store))
+    async with setup.client() as client:
+        _, before = await ask(client, "summarize_events", since="3d")
+    (path,) = store.glob("*.sqlite3")
+    with sqlite3.connect(path) as damage:
+        damage.execute("UPDATE events SET body = '{not json' WHERE id IN (SELECT id FROM events LIMIT 5)")
+    async with setup.client() as client:
+        first, after = await ask(client, "summarize_events", since="3d")
+        second, again = await ask(client, "summarize_events", since="3d")
+    assert "could not be used" in first and "cannot read" in first
+    assert "could not be used" not in second
+    assert after["total"] == again["total"] == before["total"]

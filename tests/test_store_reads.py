@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from close_events_mcp.store.events import EventStore
+from close_events_mcp.store.location import store_place
 from close_events_sandbox.seed import build_demo_org
 from tests.conftest import NOW
 from tests.test_store import Setup, ask, event_requests
@@ -104,3 +105,30 @@ async def test_a_busy_scan_through_the_store_counts_every_event_once(tmp_path):
         async with Setup(org, str(tmp_path / f"store-{attempt}")).client() as client:
             _, got = await ask(client, "summarize_events", **arguments)
         assert got["total"] == expected["total"] and got["by_type"] == expected["by_type"]
+
+
+def test_a_chunk_ends_on_a_whole_microsecond(store_setting):
+    """Loading the newest few stops at a microsecond boundary: every event of the oldest microsecond
+    it reaches comes with it, so the next chunk starts below it and none is lost or repeated."""
+    place = store_place(store_setting)
+    assert place is not None
+    database = place.open("orga_chunks")
+    try:
+        store = EventStore.open(database, "orga_chunks", created_at=0)
+        moments = [f"2026-11-20T10:00:0{second}.000001" for second in (5, 4, 3, 3, 3, 3, 3, 2, 1)]
+        raws = [
+            {"id": f"ev_{index:022d}", "date_created": moment, "date_updated": moment, "object_type": "lead",
+             "action": "updated", "lead_id": "lead_x", "object_id": "lead_x"}
+            for index, moment in enumerate(moments)
+        ]  # fmt: skip
+        store.put(raws)
+        span = (0, 2**62)
+        ordered = sorted(raws, key=lambda raw: (raw["date_updated"], raw["id"]), reverse=True)
+        newest_first = [raw["id"] for raw in ordered]
+        first, reached = store.events({}, span, limit=3)
+        assert [raw["id"] for raw in first] == newest_first[:7]
+        assert reached is not None
+        rest, end = store.events({}, (0, reached), limit=3)
+        assert [raw["id"] for raw in rest] == newest_first[7:] and end is None
+    finally:
+        database.close()

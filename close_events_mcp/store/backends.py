@@ -193,6 +193,10 @@ class SqliteDatabase:
     def close(self) -> None:
         with self._guard:
             connections, self._connections = self._connections, []
+        if connections:  # as SQLite advises: statistics for the planner, where they would help
+            with contextlib.suppress(sqlite3.Error):
+                connections[0].execute("PRAGMA analysis_limit = 400")
+                connections[0].execute("PRAGMA optimize")
         for connection in connections:
             with contextlib.suppress(sqlite3.Error):
                 connection.close()

@@ -4,7 +4,8 @@ print is for the person at the terminal; it names places and counts, never what 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,16 +34,26 @@ def _fail(message: str) -> int:
     return 1
 
 
+class _Unusable(Exception):
+    """The store is off or cannot be opened: the message says which."""
+
+
+@asynccontextmanager
 async def _opened(
     settings: Settings, client: CloseClient, clock: Callable[[], datetime]
-) -> tuple[StoreGateway | None, str | None]:
+) -> AsyncIterator[tuple[StoreGateway, EventStore]]:
+    """The credential's organization's store, open for a command, closed after it."""
     gateway = gateway_for(settings, clock)
     if gateway is None:
-        return None, OFF
+        raise _Unusable(OFF)
     gateway.owner = Owner.from_me(await client.me())  # Close's refusal is the command's error
-    if await gateway.open(client) is None:
-        return None, f"the local store ({gateway.where}) cannot be used: {gateway.failure or 'unknown'}."
-    return gateway, None
+    store = await gateway.open(client)
+    if store is None:
+        raise _Unusable(f"the local store ({gateway.where}) cannot be used: {gateway.failure or 'unknown'}.")
+    try:
+        yield gateway, store
+    finally:
+        gateway.close()
 
 
 async def run_sync(
@@ -53,12 +64,10 @@ async def run_sync(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
     try:
-        async with CloseClient(settings, transport=transport) as client:
-            gateway, problem = await _opened(settings, client, clock)
-            if gateway is None:
-                return _fail(problem or OFF)
-            store = gateway.store
-            assert store is not None
+        async with (
+            CloseClient(settings, transport=transport) as client,
+            _opened(settings, client, clock) as (gateway, store),
+        ):
             with store.database.syncer_lock(store.org_id) as mine:
                 if not mine:
                     return _fail(
@@ -76,6 +85,8 @@ async def run_sync(
                     if not follow:
                         return 0 if not done.missing else 1
                     await anyio.sleep(FOLLOW_EVERY.total_seconds())
+    except _Unusable as error:
+        return _fail(str(error))
     except UserFacingError as error:
         return _fail(f"sync stopped: {error} Run it again: it goes on from where it stopped.")
     except StoreFailed as error:
@@ -169,16 +180,13 @@ async def run_purge(
             )
         cutoff = micros(moment)
     try:
-        async with CloseClient(settings, transport=transport) as client:
-            gateway, problem = await _opened(settings, client, clock)
-            if gateway is None:
-                return _fail(problem or OFF)
-            store = gateway.store
-            assert store is not None
-            try:
-                gone = await anyio.to_thread.run_sync(store.purge, cutoff)
-            finally:
-                gateway.close()
+        async with (
+            CloseClient(settings, transport=transport) as client,
+            _opened(settings, client, clock) as (gateway, store),
+        ):
+            gone = await anyio.to_thread.run_sync(store.purge, cutoff)
+    except _Unusable as error:
+        return _fail(str(error))
     except UserFacingError as error:
         return _fail(f"purge needs to know the credential's organization: {error}")
     except StoreFailed as error:

@@ -245,12 +245,17 @@ class EventStore:
             )
             if len(rows) < limit:
                 return [orjson.loads(row[0]) for row in rows], None
-            oldest, last_id = rows[-1][1], rows[-1][2]
-            rows += tx.execute(
-                f"SELECT body, date_updated, id FROM events WHERE {where} AND date_updated = ? AND id < ? "
-                f"{order}",
-                [*params, oldest, last_id],
-            )
+            # The rest of the oldest microsecond (the query names no id: an id range would tempt
+            # SQLite onto the primary key, a scan of the organization).
+            oldest, first = rows[-1][1], {row[2] for row in rows}
+            rows += [
+                row
+                for row in tx.execute(
+                    f"SELECT body, date_updated, id FROM events WHERE {where} AND date_updated = ? {order}",
+                    [*params, oldest],
+                )
+                if row[2] not in first
+            ]
         return [orjson.loads(row[0]) for row in rows], int(oldest)
 
     def count(self, close_filters: Mapping[str, str], span: Range) -> int:

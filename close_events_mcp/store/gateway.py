@@ -149,7 +149,10 @@ class StoreGateway:
             return await anyio.to_thread.run_sync(job, store)
         except StoreFailed as failure:
             self.fail(failure)
-            return None
+        except (ValueError, TypeError, KeyError) as error:  # what the store held could not be read
+            log.warning("event store unreadable: %s", type(error).__name__)
+            self.fail(StoreFailed(f"it holds something it cannot read ({type(error).__name__})"))
+        return None
 
     async def keep(self, raws: Sequence[JSONDict], covered: Covered | None = None) -> None:
         """Store what Close returned; when it is all of ``covered``, the store holds that stretch now
