@@ -33,6 +33,7 @@ from tests.test_store_sync import (
     Sandbox,
     Spawned,
     assert_holds_the_window,
+    end_process,
     free_port,
     sandbox_process,
     stored_ids,
@@ -74,12 +75,7 @@ def http_server(sandbox: Sandbox, store: str, where: Path) -> Iterator[str]:
             wait_until(answers, "the server to answer", process)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            end_process(process)
     assert "Traceback" not in (where / "stderr").read_text()
 
 

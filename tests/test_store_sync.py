@@ -46,6 +46,16 @@ MONTH = timedelta(days=30)
 ANOTHER_SYNC = "another sync of this organization is running on this store"
 
 
+def end_process(process: subprocess.Popen[Any]) -> None:
+    """Ask ``process`` to stop; kill it if it has not within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.create_server(("127.0.0.1", 0)) as sock:
         port: int = sock.getsockname()[1]
@@ -137,12 +147,7 @@ def sandbox_process(filler: int = FILLER) -> Iterator[Sandbox]:
             [(_micros(event["date_updated"]), event["id"]) for event in org.events],
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        end_process(process)
 
 
 @pytest.fixture(scope="module")
