@@ -471,13 +471,14 @@ def _iso(micros: int) -> str:
 def build_large(corpus: LargeCorpus, backend: str, store: str) -> float:
     """Put the corpus into ``store`` batch by batch, each with the range it holds; seconds taken."""
     from close_events_mcp.store.backends import PostgresDatabase, SqliteDatabase  # noqa: PLC0415
-    from close_events_mcp.store.events import ALL_EVENTS, EventStore  # noqa: PLC0415
+    from close_events_mcp.store.events import ALL_EVENTS, Covered, EventStore  # noqa: PLC0415
 
     database = SqliteDatabase(Path(store)) if backend == "sqlite" else PostgresDatabase(store)
     events = EventStore.open(database, corpus.org_id, created_at=corpus.start)
     started = time.perf_counter()
     for batch in range(corpus.batches):
-        events.put(corpus.batch(batch), [(ALL_EVENTS, corpus.bounds(batch))])
+        raws = corpus.batch(batch)
+        events.put(raws, Covered({}, corpus.bounds(batch), {raw["id"] for raw in raws}), ALL_EVENTS)
         if batch % 100 == 99:
             done = (batch + 1) * BATCH
             rate = done / (time.perf_counter() - started)
