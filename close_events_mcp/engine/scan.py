@@ -139,6 +139,8 @@ class ScanResult(Generic[S]):
     """The rate-limit refusal that cut the scan short (``cut_by`` "rate limit")."""
     stored: int = 0
     """Events of the window that came from the local store instead of Close."""
+    stored_until: int | None = None
+    """The newest microsecond of the window the store held (it never holds the latest hour)."""
     missing: list[Range] = field(default_factory=list)
     """Parts of the window older than Close's retention that the store does not hold either."""
 
@@ -182,6 +184,7 @@ class Scanner(Generic[S]):
         self._from_close: set[str] = set()
         """IDs of the events read from Close in this scan (when there is a store)."""
         self._missing: list[Range] = []
+        self._stored_until: int | None = None
         self._make_sink = make_sink
         self._since, self._until = micros(since), micros(until)
         self._limits = limits
@@ -261,6 +264,7 @@ class Scanner(Generic[S]):
         for start, end in lost:
             self._slices.append(Slice(start, end, self._make_sink(), done=True))
         self._missing = lost
+        self._stored_until = max((end for _, end in held), default=None)
         to_read = [(max(start, horizon), end) for start, end in gaps if end > horizon]
         total = sum(end - start for start, end in to_read)
         held_span = sum(end - start for start, end in held)
@@ -524,4 +528,5 @@ class Scanner(Generic[S]):
             error=None if complete else self._progress.error,
             stored=self._progress.stored,
             missing=list(self._missing),
+            stored_until=self._stored_until if self._progress.stored else None,
         )

@@ -17,9 +17,10 @@ def store_notes(result: ScanResult[Any], store: StoreGateway | None) -> list[str
     """``From the local store: 1,204 events …``, and a line per stretch neither Close nor the store holds."""
     notes = []
     if result.stored:
+        until = f" up to {format_timestamp(from_micros(result.stored_until))}" if result.stored_until else ""
         notes.append(
             f"From the local store ({store.where if store else 'local'}): {result.stored:,} events of this "
-            f"window, held complete; from Close: {result.events:,} read."
+            f"window, held complete{until}; from Close: {result.events:,} read."
         )
     for start, end in result.missing:
         notes.append(

@@ -111,8 +111,10 @@ class SqliteDatabase:
         self.path = path
         self.where = str(path)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[sqlite3.Connection, threading.Lock]] = []
+        """Each thread's connection, and the lock it holds while in a transaction (``close`` waits)."""
         self._guard = threading.Lock()
+        self._closed = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # 0600 before SQLite opens it (its -wal and -shm files take the same mode): CRM data is
@@ -122,7 +124,7 @@ class SqliteDatabase:
                 path.chmod(0o600)
         except OSError as error:
             raise StoreFailed(f"the SQLite store could not be opened ({_sqlite_reason(error)})") from None
-        connection = self._connection()
+        connection, _ = self._connection()
         try:
             connection.execute("PRAGMA journal_mode = WAL")
             # Reading the schema finds a file that is not a database at once; damage deeper in is
@@ -135,11 +137,11 @@ class SqliteDatabase:
             with contextlib.suppress(OSError):
                 sidecar.chmod(0o600)
 
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened on its first use."""
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            return connection
+    def _connection(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        """This thread's connection, opened on its first use, and its lock."""
+        mine: tuple[sqlite3.Connection, threading.Lock] | None = getattr(self._local, "connection", None)
+        if mine is not None:
+            return mine
         try:
             connection = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -148,27 +150,35 @@ class SqliteDatabase:
             connection.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as error:
             raise StoreFailed(f"the SQLite store could not be opened ({_sqlite_reason(error)})") from None
+        mine = (connection, threading.Lock())
         with self._guard:
-            self._connections.append(connection)
-        self._local.connection = connection
-        return connection
+            if self._closed:
+                connection.close()
+                raise StoreFailed("the SQLite store was closed")
+            self._connections.append(mine)
+        self._local.connection = mine
+        return mine
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
-        connection = self._connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as error:
-            raise StoreFailed(f"the SQLite store could not be written ({_sqlite_reason(error)})") from None
-        try:
-            yield _SqliteTransaction(connection)
-            connection.execute("COMMIT")
-        except BaseException as error:
-            with contextlib.suppress(sqlite3.Error):
-                connection.execute("ROLLBACK")
-            if isinstance(error, sqlite3.Error):
-                raise StoreFailed(f"the SQLite store failed ({_sqlite_reason(error)})") from None
-            raise
+        connection, in_use = self._connection()
+        with in_use:
+            if self._closed:
+                raise StoreFailed("the SQLite store was closed")
+            try:
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as error:
+                reason = _sqlite_reason(error)
+                raise StoreFailed(f"the SQLite store could not be written ({reason})") from None
+            try:
+                yield _SqliteTransaction(connection)
+                connection.execute("COMMIT")
+            except BaseException as error:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise StoreFailed(f"the SQLite store failed ({_sqlite_reason(error)})") from None
+                raise
 
     def size_bytes(self, org_id: str) -> int:
         files = (self.path, self.path.with_name(self.path.name + "-wal"))
@@ -191,16 +201,16 @@ class SqliteDatabase:
             os.close(fd)
 
     def close(self) -> None:
+        """Close every thread's connection, each once its transaction (if any) is over."""
         with self._guard:
+            self._closed = True
             connections, self._connections = self._connections, []
-        if connections:  # as SQLite advises: statistics for the planner, where they would help
-            with contextlib.suppress(sqlite3.Error):
-                connections[0].execute("PRAGMA analysis_limit = 400")
-                connections[0].execute("PRAGMA optimize")
-        for connection in connections:
-            with contextlib.suppress(sqlite3.Error):
+        for index, (connection, in_use) in enumerate(connections):
+            with in_use, contextlib.suppress(sqlite3.Error):
+                if index == 0:  # as SQLite advises: statistics for the planner, where they would help
+                    connection.execute("PRAGMA analysis_limit = 400")
+                    connection.execute("PRAGMA optimize")
                 connection.close()
-        self._local = threading.local()
 
 
 def _sqlite_reason(error: BaseException) -> str:

@@ -13,6 +13,7 @@ admin's key stored are withheld from it past that hour.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ import anyio
 from close_events_mcp import catalog
 from close_events_mcp.errors import UserFacingError
 from close_events_mcp.event import Event, JSONDict, micros, parse_timestamp
-from close_events_mcp.store.backends import StoreFailed
+from close_events_mcp.store.backends import Database, StoreFailed
 from close_events_mcp.store.events import ALL_EVENTS, Covered, EventStore, Range, query_key
 from close_events_mcp.store.location import StorePlace
 
@@ -31,6 +32,15 @@ if TYPE_CHECKING:
     from close_events_mcp.close.client import CloseClient
 
 log = logging.getLogger(__name__)
+
+
+def _close_quietly(database: Database) -> None:
+    try:
+        database.close()
+    except Exception:  # closing a broken database may fail again; nothing to do
+        log.debug("closing the failed store failed too")
+
+
 T = TypeVar("T")
 
 LIMITED = "limited:"
@@ -118,10 +128,8 @@ class StoreGateway:
         """Stop using the store for a while; the next answer says why, once."""
         if self._store is not None:
             database, self._store = self._store.database, None
-            try:
-                database.close()
-            except Exception:
-                log.debug("closing the failed store failed too")
+            # Closed beside the event loop: it waits for the transactions other calls have under way.
+            threading.Thread(target=_close_quietly, args=(database,), daemon=True).start()
         self._failed_at = self.clock()
         self.failure = str(failure)
         self._unsaid = (
