@@ -447,7 +447,8 @@ class Scanner(Generic[S]):
             if self._store is not None:
                 # This page completes [lower, upper): exactly ``batch`` is there, so the store holds
                 # that stretch now, and drops what it had there that Close no longer has.
-                self._from_close.update(event.id for event in events)
+                if any(s.held for s in self._slices):  # only then can an event come from both
+                    self._from_close.update(event.id for event in events)
                 lower = piece.start if cursor is None else (piece.reached or piece.end)
                 await self._store.keep(raws, Covered(self._base, (lower, upper), {e.id for e in batch}))
             self._signal_progress()
