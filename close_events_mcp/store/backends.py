@@ -266,7 +266,7 @@ class PostgresDatabase:
                 "CLOSE_EVENTS_STORE names PostgreSQL, but psycopg is not installed: "
                 "pip install 'close-events-mcp[postgres]'"
             ) from None
-        self.where = _without_password(dsn)
+        self.where = without_password(dsn)
         self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
         try:  # one connection first: a server that is down is said at once, not after the pool's wait
             psycopg.connect(dsn, connect_timeout=5).close()
@@ -333,7 +333,7 @@ class PostgresDatabase:
         self._pool.close()
 
 
-def _without_password(dsn: str) -> str:
+def without_password(dsn: str) -> str:
     """A PostgreSQL URL as shown to people: no password, no query (it may carry one too); several
     hosts (``h1:5432,h2:5432``) are kept as they are."""
     scheme, _, rest = dsn.partition("://")

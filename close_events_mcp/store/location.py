@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from close_events_mcp.store.backends import Database, PostgresDatabase, SqliteDatabase
+from close_events_mcp.store.backends import Database, PostgresDatabase, SqliteDatabase, without_password
 
 APP_DIR = "close-events-mcp"
 _FILE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
@@ -40,9 +40,7 @@ class StorePlace:
 
     def describe(self) -> str:
         if self.kind == "postgresql":
-            from close_events_mcp.store.backends import _without_password  # noqa: PLC0415
-
-            return f"PostgreSQL {_without_password(self.target)}"
+            return f"PostgreSQL {without_password(self.target)}"
         if self.kind == "sqlite-file":
             return f"SQLite {self.target}"
         return f"SQLite, one file per organization in {self.target}"
