@@ -129,6 +129,8 @@ class EventStore:
                 json.dumps(raw, separators=(",", ":"), ensure_ascii=False),
             ))  # fmt: skip
             fields.extend((self.org_id, event.id, name, updated) for name in set(event.changed_fields))
+        rows.sort(key=lambda row: row[1])  # one order for every writer: PostgreSQL locks rows as it goes
+        fields.sort(key=lambda row: (row[1], row[2]))
         with self.database.transaction() as tx:
             if covered is not None and covered.span[1] > covered.span[0]:
                 self._drop_moved(tx, covered)
