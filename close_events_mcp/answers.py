@@ -133,7 +133,7 @@ async def summarize_events(
     )
     if note := plan.note():
         digest.notes.append(note)
-    digest.notes.extend([*store_notes(result, store), *state.store_note()])
+    digest.notes.extend([*store_notes(result), *state.store_note()])
     if not result.complete:
         digest.notes.append(
             digest_cut_note(

@@ -243,7 +243,7 @@ async def _scan_page(
     notes = [note] if (note := plan.note()) else []
     scan = ScanNote(result.events, result.pages, dropped.total(), plan.dropped_text(dropped))
     notes.append(scan.text)
-    notes.extend(store_notes(result, store))
+    notes.extend(store_notes(result))
     page = Page(filters, events, None, notes, page_size, skip, boundary, scan)
     if len(found) > page_size or (events and len(events) == page_size and not result.complete):
         page.next_cursor = page.resume_after(len(events))

@@ -10,17 +10,16 @@ from close_events_mcp.event import format_timestamp, from_micros
 
 if TYPE_CHECKING:
     from close_events_mcp.engine.scan import ScanResult
-    from close_events_mcp.store.gateway import StoreGateway
 
 
-def store_notes(result: ScanResult[Any], store: StoreGateway | None) -> list[str]:
+def store_notes(result: ScanResult[Any]) -> list[str]:
     """``From the local store: 1,204 events …``, and a line per stretch neither Close nor the store holds."""
     notes = []
     if result.stored:
         until = f" up to {format_timestamp(from_micros(result.stored_until))}" if result.stored_until else ""
         notes.append(
-            f"From the local store ({store.where if store else 'local'}): {result.stored:,} events of this "
-            f"window, held complete{until}; from Close: {result.events:,} read."
+            f"From the local store: {result.stored:,} events of this window, held complete{until}; "
+            f"from Close: {result.events:,} read."
         )
     for start, end in result.missing:
         notes.append(
