@@ -181,8 +181,9 @@ class Scanner(Generic[S]):
         self._store = store
         self._narrowing = narrowing or StoreNarrowing()
         self._query = query_key(self._base)
-        self._from_close: set[str] = set()
-        """IDs of the events read from Close in this scan (when there is a store)."""
+        self._from_close: set[str] | None = None
+        """IDs of the events read from Close in this scan, kept once the store holds part of it (an
+        event may then come from both; ``_add_loaded`` takes Close's)."""
         self._missing: list[Range] = []
         self._stored_until: int | None = None
         self._make_sink = make_sink
@@ -254,6 +255,8 @@ class Scanner(Generic[S]):
         stored = await store.count(self._base, held)
         if stored is None:  # the store failed: read the window from Close
             return False
+        if held and not self._narrowing.count_only:
+            self._from_close = set()
         for start, end in held:
             if self._narrowing.count_only:
                 self._slices.append(Slice(start, end, self._make_sink(), done=True))
@@ -316,8 +319,9 @@ class Scanner(Generic[S]):
         know yet). A sink that has all it needs stops the loading: that slice, read down to where it
         was, ends what the scan returns."""
         for piece in self._held_newest_first():
+            from_close = self._from_close or set()
             while piece.stored is not None:
-                fresh = [event for event in piece.stored if event.id not in self._from_close]
+                fresh = [event for event in piece.stored if event.id not in from_close]
                 for event in fresh:
                     piece.sink.add(event)
                 self._progress.stored += len(fresh)
@@ -447,7 +451,7 @@ class Scanner(Generic[S]):
             if self._store is not None:
                 # This page completes [lower, upper): exactly ``batch`` is there, so the store holds
                 # that stretch now, and drops what it had there that Close no longer has.
-                if any(s.held for s in self._slices):  # only then can an event come from both
+                if self._from_close is not None:
                     self._from_close.update(event.id for event in events)
                 lower = piece.start if cursor is None else (piece.reached or piece.end)
                 await self._store.keep(raws, Covered(self._base, (lower, upper), {e.id for e in batch}))
