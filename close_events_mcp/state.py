@@ -65,11 +65,10 @@ class AppState:
         actors: Iterable[str] = (),
     ) -> None:
         """Make sure the actors, custom fields and leads of ``events`` can be shown by name, and the
-        users among ``actors`` (a digest's counts): what the events say, Close's user and custom
-        field lists when they are needed, and the leads still
-        without a name looked up in Close, up to ``directory.MAX_LEAD_LOOKUPS`` of them: ``leads`` first
-        (as ordered: a digest's busiest first), then those of ``events``, the lead of most events first
-        (of as many, the first one)."""
+        users among ``actors`` (a digest's counts): what the events say, Close's user and custom field
+        lists when they are needed, and the leads still without a name looked up in Close, up to
+        ``directory.MAX_LEAD_LOOKUPS`` of them: ``leads`` first (as ordered: a digest's busiest first),
+        then those of ``events``, the lead of most events first (of as many, the first one)."""
         names = self.names
         for event in events:
             names.learn(event)

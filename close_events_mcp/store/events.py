@@ -335,7 +335,7 @@ def merge(ranges: Iterable[Range]) -> list[Range]:
 
 
 def missing(span: Range, held: Sequence[Range]) -> list[Range]:
-    """The parts of ``span`` not in ``held`` (merged, oldest first), oldest first."""
+    """The parts of ``span`` not in ``held`` (merged, oldest first), oldest first too."""
     gaps, cursor = [], span[0]
     for start, end in held:
         if start > cursor:

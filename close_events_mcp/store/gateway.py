@@ -119,9 +119,14 @@ class StoreGateway:
             return store
 
     def _open(self, org_id: str, now: int) -> EventStore:
-        store = EventStore.open(self.place.open(org_id), org_id, created_at=now)
-        if self.retention_days:
-            store.purge(now - self.retention_days * 86_400_000_000)
+        database = self.place.open(org_id)
+        try:
+            store = EventStore.open(database, org_id, created_at=now)
+            if self.retention_days:
+                store.purge(now - timedelta(days=self.retention_days) // timedelta(microseconds=1))
+        except BaseException:
+            database.close()  # a store refused (another organization's, a newer schema) is not kept open
+            raise
         return store
 
     def fail(self, failure: StoreFailed) -> None:
